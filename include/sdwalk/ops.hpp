@@ -1,0 +1,81 @@
+#pragma once
+// CPU kernels the SD networks are built from. Activations are float32 and channels-last:
+// images are NHWC [N, H, W, C]; token sequences are [B, T, C]. Convolutions and linear layers go
+// through oneDNN with weights reordered once at construction; the rest are our own kernels.
+// Every function is thread-parallel over the ops::threads() OpenMP threads.
+#include <memory>
+#include <vector>
+
+#include "sdwalk/tensor.hpp"
+
+namespace sdwalk::ops {
+
+void set_threads(int n);  // n <= 0: all cores
+int threads();
+
+// 2-D convolution, PyTorch semantics (cross-correlation, zero padding, square kernel).
+class Conv2d {
+ public:
+  Conv2d() = default;
+  // weight: [Cout, Cin, k, k] in any float dtype (converted once); bias: [Cout] or undefined.
+  Conv2d(const Tensor& weight, const Tensor& bias, int stride, int padding);
+  // x: [N, H, W, Cin] -> [N, Ho, Wo, Cout]. If `residual` is given (same shape as the output),
+  // it is added to the result (fused where the backend allows).
+  Tensor forward(const Tensor& x, const Tensor* residual = nullptr) const;
+  int in_channels() const;
+  int out_channels() const;
+  bool defined() const { return impl_ != nullptr; }
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// y = x W^T + b, PyTorch nn.Linear semantics.
+class Linear {
+ public:
+  Linear() = default;
+  // weight: [out, in] (a [out, in, 1, 1] 1x1-conv weight is accepted too); bias: [out] or undefined.
+  Linear(const Tensor& weight, const Tensor& bias);
+  // x: [..., in] -> [..., out]; `residual` (shape of the output) is added when given.
+  Tensor forward(const Tensor& x, const Tensor* residual = nullptr) const;
+  int in_features() const;
+  int out_features() const;
+  bool defined() const { return impl_ != nullptr; }
+
+ private:
+  struct Impl;
+  std::shared_ptr<Impl> impl_;
+};
+
+// GroupNorm over the channels of x [N, ..., C] (channels-last; every position between N and C is
+// spatial), optionally followed by SiLU. gamma/beta: [C] f32.
+Tensor group_norm(const Tensor& x, int groups, const Tensor& gamma, const Tensor& beta, float eps, bool silu = false);
+// LayerNorm over the last dimension. gamma/beta: [C] f32.
+Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps);
+
+Tensor silu(const Tensor& x);
+Tensor gelu(const Tensor& x);        // exact (erf) GELU, torch's default
+Tensor quick_gelu(const Tensor& x);  // x * sigmoid(1.702 x), CLIP's
+// x [..., 2F] -> [..., F]: x[..., :F] * gelu(x[..., F:]) (diffusers' GEGLU after its projection).
+Tensor geglu(const Tensor& x);
+Tensor add(const Tensor& a, const Tensor& b);  // same shapes
+void add_inplace(Tensor& a, const Tensor& b);  // a += b, same shapes
+// x [N, H, W, C] + v [N, C] broadcast over H, W (the resnet's time-embedding add).
+void add_channel_bias_inplace(Tensor& x, const Tensor& v);
+
+// Multi-head scaled dot-product attention, softmax(q k^T / sqrt(D)) v, without ever holding the
+// full [Tq, Tk] score matrix (tiles + online softmax).
+// q: [B, Tq, H*D], k and v: [B, Tk, H*D] -> [B, Tq, H*D]. `causal`: position i sees keys <= i.
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, int heads, bool causal = false);
+
+Tensor upsample_nearest2x(const Tensor& x);                // [N, H, W, C] -> [N, 2H, 2W, C]
+Tensor concat_channels(const Tensor& a, const Tensor& b);  // [N, H, W, Ca] ++ [N, H, W, Cb]
+Tensor nchw_to_nhwc(const Tensor& x);
+Tensor nhwc_to_nchw(const Tensor& x);
+
+// diffusers' get_timestep_embedding: [len(timesteps), dim] sinusoidal embedding.
+Tensor timestep_embedding(const std::vector<float>& timesteps, int dim, bool flip_sin_to_cos, float downscale_freq_shift,
+                          float scale = 1.0f, float max_period = 10000.0f);
+
+}  // namespace sdwalk::ops

@@ -1,0 +1,1 @@
+// area: backend/cpu (sources land here)

@@ -1,0 +1,26 @@
+// sdwalk: Stable Diffusion interpolation animations.
+#include <cstdio>
+#include <exception>
+
+#include "cli/commands.hpp"
+#include "sdwalk/error.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"sdwalk " SDWALK_VERSION ": Stable Diffusion interpolation animations (walks through prompt and noise space)"};
+  app.set_version_flag("--version", "sdwalk " SDWALK_VERSION);
+  app.require_subcommand(1);
+  sdwalk::cli::add_tokenize_command(app);
+  sdwalk::cli::add_info_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const sdwalk::Error& e) {
+    std::fprintf(stderr, "sdwalk: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "sdwalk: internal error: %s\n", e.what());
+    return 2;
+  }
+  return 0;
+}

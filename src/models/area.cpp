@@ -1,0 +1,1 @@
+// area: models (sources land here)

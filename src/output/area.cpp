@@ -1,0 +1,1 @@
+// area: output (sources land here)

@@ -1,0 +1,1 @@
+// area: pipeline (sources land here)

@@ -1,0 +1,1 @@
+// area: schedulers (sources land here)

@@ -1,0 +1,1 @@
+// area: text (sources land here)

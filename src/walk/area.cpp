@@ -1,0 +1,1 @@
+// area: walk (sources land here)

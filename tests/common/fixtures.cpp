@@ -1,0 +1,39 @@
+#include "common/fixtures.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+
+namespace sdwalk::test {
+
+std::filesystem::path fixtures_dir() {
+  if (const char* env = std::getenv("SDWALK_FIXTURES"); env && *env) return env;
+  return std::filesystem::path(SDWALK_SOURCE_DIR) / ".." / "shared" / "fixtures";
+}
+
+std::filesystem::path fixture(const std::string& rel) { return fixtures_dir() / rel; }
+
+std::vector<std::filesystem::path> fixture_files(const std::string& dir, const std::string& prefix,
+                                                 const std::string& suffix) {
+  std::vector<std::filesystem::path> out;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(fixture(dir), ec)) {
+    const std::string n = e.path().filename().string();
+    if (n.size() >= prefix.size() + suffix.size() && n.starts_with(prefix) && n.ends_with(suffix))
+      out.push_back(e.path());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+nlohmann::json metadata_json(const SafeTensors& file, const std::string& key) {
+  auto it = file.metadata().find(key);
+  if (it == file.metadata().end()) return nullptr;
+  return nlohmann::json::parse(it->second);
+}
+
+std::filesystem::path sdwalk_binary() {
+  if (const char* env = std::getenv("SDWALK_BINARY"); env && *env) return env;
+  return std::filesystem::path(SDWALK_BINARY_DIR_FOR_COMMON) / "sdwalk";
+}
+
+}  // namespace sdwalk::test

@@ -58,6 +58,9 @@ class Tensor {
   std::shared_ptr<std::byte> storage_;
 };
 
+// Concatenates along the first dimension (same dtype, same trailing shape).
+Tensor cat0(const std::vector<Tensor>& parts);
+
 // Allocates 64-byte aligned bytes (zeroed) for tensors and scratch buffers.
 std::shared_ptr<std::byte> aligned_bytes(size_t nbytes);
 

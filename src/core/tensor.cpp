@@ -1,5 +1,6 @@
 #include "sdwalk/tensor.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -197,6 +198,27 @@ Tensor Tensor::slice0(int64_t begin, int64_t end) const {
   const int64_t row = shape_[0] ? numel_ / shape_[0] : 0;
   t.storage_ = std::shared_ptr<std::byte>(storage_, storage_.get() + begin * row * int64_t(dtype_size(dtype_)));
   return t;
+}
+
+Tensor cat0(const std::vector<Tensor>& parts) {
+  check(!parts.empty(), "cat0: nothing to concatenate");
+  Shape shape = parts[0].shape();
+  check(!shape.empty(), "cat0: scalars cannot be concatenated");
+  shape[0] = 0;
+  for (const Tensor& p : parts) {
+    Shape s = p.shape();
+    check(p.dtype() == parts[0].dtype() && s.size() == shape.size() &&
+              std::equal(s.begin() + 1, s.end(), parts[0].shape().begin() + 1),
+          "cat0: shape " + shape_string(s) + " does not match " + shape_string(parts[0].shape()));
+    shape[0] += s[0];
+  }
+  Tensor out(shape, parts[0].dtype());
+  std::byte* q = static_cast<std::byte*>(out.raw());
+  for (const Tensor& p : parts) {
+    if (p.nbytes()) std::memcpy(q, p.raw(), p.nbytes());
+    q += p.nbytes();
+  }
+  return out;
 }
 
 }  // namespace sdwalk

@@ -1,1 +1,0 @@
-// area: backend/cpu (sources land here)

@@ -1,0 +1,77 @@
+// Data movement: nearest upsampling, channel concatenation, NCHW <-> NHWC.
+#include <cstring>
+
+#include "sdwalk/error.hpp"
+#include "sdwalk/ops.hpp"
+
+namespace sdwalk::ops {
+
+namespace {
+void require_4d(const Tensor& x, const char* op) {
+  check(x.ndim() == 4 && x.dtype() == DType::F32,
+        std::string(op) + ": input has shape " + shape_string(x.shape()) + ", expected a 4-D f32 tensor");
+}
+}  // namespace
+
+Tensor upsample_nearest2x(const Tensor& x) {
+  require_4d(x, "upsample_nearest2x");
+  const int64_t N = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3);
+  Tensor y({N, 2 * H, 2 * W, C});
+  const float* a = x.f32();
+  float* o = y.f32();
+  const size_t bytes = size_t(C) * sizeof(float);
+#pragma omp parallel for num_threads(threads()) schedule(static) collapse(2)
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t h = 0; h < 2 * H; ++h) {
+      const float* src = a + ((n * H + h / 2) * W) * C;
+      float* dst = o + ((n * 2 * H + h) * 2 * W) * C;
+      for (int64_t w = 0; w < 2 * W; ++w) std::memcpy(dst + w * C, src + (w / 2) * C, bytes);
+    }
+  return y;
+}
+
+Tensor concat_channels(const Tensor& a, const Tensor& b) {
+  require_4d(a, "concat_channels");
+  require_4d(b, "concat_channels");
+  check(a.dim(0) == b.dim(0) && a.dim(1) == b.dim(1) && a.dim(2) == b.dim(2),
+        "concat_channels: " + shape_string(a.shape()) + " and " + shape_string(b.shape()) + " differ in N, H or W");
+  const int64_t P = a.dim(0) * a.dim(1) * a.dim(2), Ca = a.dim(3), Cb = b.dim(3);
+  Tensor y({a.dim(0), a.dim(1), a.dim(2), Ca + Cb});
+  const float* pa = a.f32();
+  const float* pb = b.f32();
+  float* o = y.f32();
+#pragma omp parallel for num_threads(threads()) schedule(static)
+  for (int64_t p = 0; p < P; ++p) {
+    std::memcpy(o + p * (Ca + Cb), pa + p * Ca, size_t(Ca) * sizeof(float));
+    std::memcpy(o + p * (Ca + Cb) + Ca, pb + p * Cb, size_t(Cb) * sizeof(float));
+  }
+  return y;
+}
+
+Tensor nchw_to_nhwc(const Tensor& x) {
+  require_4d(x, "nchw_to_nhwc");
+  const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
+  Tensor y({N, H, W, C});
+  const float* a = x.f32();
+  float* o = y.f32();
+#pragma omp parallel for num_threads(threads()) schedule(static) collapse(2)
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t hw = 0; hw < H * W; ++hw)
+      for (int64_t c = 0; c < C; ++c) o[(n * H * W + hw) * C + c] = a[(n * C + c) * H * W + hw];
+  return y;
+}
+
+Tensor nhwc_to_nchw(const Tensor& x) {
+  require_4d(x, "nhwc_to_nchw");
+  const int64_t N = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3);
+  Tensor y({N, C, H, W});
+  const float* a = x.f32();
+  float* o = y.f32();
+#pragma omp parallel for num_threads(threads()) schedule(static) collapse(2)
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t hw = 0; hw < H * W; ++hw) o[(n * C + c) * H * W + hw] = a[(n * H * W + hw) * C + c];
+  return y;
+}
+
+}  // namespace sdwalk::ops

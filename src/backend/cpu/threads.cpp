@@ -1,0 +1,26 @@
+// ops::set_threads / ops::threads: one OpenMP thread count for our kernels and oneDNN's.
+#include <omp.h>
+
+#include <atomic>
+
+#include "sdwalk/ops.hpp"
+
+namespace sdwalk::ops {
+
+namespace {
+std::atomic<int> g_threads{0};  // 0: not set yet -> OpenMP's default
+}
+
+void set_threads(int n) {
+  if (n <= 0) n = omp_get_num_procs();
+  g_threads = n;
+  // oneDNN's OpenMP runtime reads the calling thread's max-threads ICV.
+  omp_set_num_threads(n);
+}
+
+int threads() {
+  const int n = g_threads.load();
+  return n > 0 ? n : omp_get_max_threads();
+}
+
+}  // namespace sdwalk::ops

@@ -1,1 +1,0 @@
-// area: text (sources land here)

@@ -1,0 +1,43 @@
+#pragma once
+// transformers' CLIPTextModel (the text encoder of SD 1.x): token + learned position embeddings,
+// pre-LayerNorm transformer layers with causal self-attention, a final LayerNorm.
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <vector>
+
+#include "sdwalk/tensor.hpp"
+#include "sdwalk/weights.hpp"
+
+namespace sdwalk {
+
+class ClipTextModel {
+ public:
+  // config: transformers CLIPTextConfig (config.json); weights: tensors named text_model.* (any float dtype,
+  // converted to f32 once here). Throws Error naming the tensor or config key that does not fit.
+  ClipTextModel(const nlohmann::json& config, const Weights& weights);
+  ~ClipTextModel();
+  ClipTextModel(ClipTextModel&&) noexcept;
+  ClipTextModel& operator=(ClipTextModel&&) noexcept;
+
+  struct Output {
+    Tensor last_hidden_state;           // [B, T, C], after final_layer_norm
+    std::vector<Tensor> hidden_states;  // num_layers + 1 tensors [B, T, C]: embeddings, then each layer (raw)
+    Tensor pooler_output;               // [B, C]: last_hidden_state at the end-of-text token of each row
+  };
+  // B sequences of the same length T <= max_position_embeddings (77 for SD).
+  Output forward(const std::vector<std::vector<int64_t>>& input_ids) const;
+  // What SD's encode_prompt returns: last_hidden_state (clip_skip 0), or, as diffusers' clip_skip,
+  // final_layer_norm(hidden_states[-(clip_skip + 1)]).
+  Tensor encode(const std::vector<std::vector<int64_t>>& input_ids, int clip_skip = 0) const;
+
+  int hidden_size() const;
+  int num_layers() const;
+  int max_position_embeddings() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sdwalk

@@ -1,0 +1,35 @@
+#pragma once
+// The keyframe file of `sdwalk walk keyframes --keyframes FILE.json`:
+//
+//   {"keyframes": [
+//     {"prompt": "a red fox in snow", "negative_prompt": "blurry", "seed": 42, "frames": 30},
+//     {"prompt": "a white owl at night", "seed": 7}
+//   ]}
+//
+// (a bare top-level array of keyframes is accepted too). Per keyframe: "prompt" (string, required),
+// "negative_prompt" (string, optional: absent -> the run's --negative-prompt), "seed" (integer
+// 0 .. 2^63-1, optional: absent -> the run chooses one), "frames" (integer >= 2, optional: the
+// segment to the next keyframe, both ends included; absent -> --num-interpolation-steps; ignored
+// on the last keyframe). Unknown keys are errors, so a misspelt key never goes unnoticed.
+#include <cstdint>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace sdwalk {
+
+struct KeyframeSpec {
+  std::string prompt;
+  std::optional<std::string> negative_prompt;
+  std::optional<int64_t> seed;
+  std::optional<int> frames;
+};
+
+// Validates and converts; `source` names the file in errors. Needs at least two keyframes.
+std::vector<KeyframeSpec> parse_keyframes_json(const nlohmann::json& doc, const std::string& source = "keyframes JSON");
+// Reads and parses a keyframe file; errors name the path (and the line/column of a syntax error).
+std::vector<KeyframeSpec> read_keyframes_file(const std::filesystem::path& path);
+
+}  // namespace sdwalk

@@ -1,1 +1,0 @@
-// area: walk (sources land here)

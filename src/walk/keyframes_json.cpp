@@ -1,0 +1,91 @@
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "sdwalk/error.hpp"
+#include "sdwalk/keyframes.hpp"
+
+namespace sdwalk {
+
+namespace {
+
+using nlohmann::json;
+
+std::string type_of(const json& v) { return v.type_name(); }
+
+KeyframeSpec parse_one(const json& item, const std::string& where) {
+  check(item.is_object(), where + ": expected an object {\"prompt\": ...}, got " + type_of(item));
+  KeyframeSpec spec;
+  bool has_prompt = false;
+  for (const auto& [key, value] : item.items()) {
+    if (key == "prompt") {
+      check(value.is_string(), where + ": \"prompt\" must be a string, got " + type_of(value));
+      spec.prompt = value.get<std::string>();
+      has_prompt = true;
+    } else if (key == "negative_prompt") {
+      check(value.is_string() || value.is_null(),
+            where + ": \"negative_prompt\" must be a string, got " + type_of(value));
+      if (value.is_string()) spec.negative_prompt = value.get<std::string>();
+    } else if (key == "seed") {
+      check(value.is_number_integer() || value.is_null(),
+            where + ": \"seed\" must be an integer, got " + type_of(value) + " " + value.dump());
+      if (value.is_null()) continue;
+      const bool fits = value.is_number_unsigned()
+                            ? value.get<uint64_t>() <= uint64_t(std::numeric_limits<int64_t>::max())
+                            : value.get<int64_t>() >= 0;
+      check(fits, where + ": \"seed\" must be in 0 .. 9223372036854775807, got " + value.dump());
+      spec.seed = value.get<int64_t>();
+    } else if (key == "frames") {
+      check(value.is_number_integer(), where + ": \"frames\" must be an integer, got " + type_of(value) +
+                                           " " + value.dump());
+      // Non-negative JSON integers are unsigned in nlohmann::json, negative ones signed.
+      const bool fits = value.is_number_unsigned() && value.get<uint64_t>() >= 2 && value.get<uint64_t>() <= 1000000;
+      check(fits, where + ": \"frames\" (frames to the next keyframe, both ends included) must be in 2 .. "
+                          "1000000, got " + value.dump());
+      spec.frames = value.get<int>();
+    } else {
+      throw Error(where + ": unknown key \"" + key + "\" (expected prompt, negative_prompt, seed, frames)");
+    }
+  }
+  check(has_prompt, where + ": \"prompt\" is missing");
+  return spec;
+}
+
+}  // namespace
+
+std::vector<KeyframeSpec> parse_keyframes_json(const json& doc, const std::string& source) {
+  const json* list = &doc;
+  if (doc.is_object()) {
+    for (const auto& [key, value] : doc.items())
+      check(key == "keyframes", source + ": unknown top-level key \"" + key + "\" (expected \"keyframes\")");
+    check(doc.contains("keyframes"), source + ": expected {\"keyframes\": [...]} or a list of keyframes");
+    list = &doc["keyframes"];
+  }
+  check(list->is_array(), source + ": expected a list of keyframes, got " + type_of(*list));
+  check(list->size() >= 2, source + ": a keyframe walk needs at least two keyframes, got " +
+                               std::to_string(list->size()));
+  std::vector<KeyframeSpec> out;
+  for (size_t i = 0; i < list->size(); ++i)
+    out.push_back(parse_one((*list)[i], source + ": keyframe " + std::to_string(i)));
+  return out;
+}
+
+std::vector<KeyframeSpec> read_keyframes_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  check(bool(in), path.string() + ": cannot open the keyframe file");
+  std::stringstream text;
+  text << in.rdbuf();
+  check(!in.bad(), path.string() + ": cannot read the keyframe file");
+  json doc;
+  try {
+    doc = json::parse(text.str());
+  } catch (const json::parse_error& e) {
+    // e.what() reads "[json.exception.parse_error.101] parse error at line 3, column 5: ...".
+    std::string msg = e.what();
+    if (auto p = msg.find("] "); p != std::string::npos) msg = msg.substr(p + 2);
+    throw Error(path.string() + ": not valid JSON: " + msg);
+  }
+  return parse_keyframes_json(doc, path.string());
+}
+
+}  // namespace sdwalk

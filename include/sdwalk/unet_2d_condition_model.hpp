@@ -1,0 +1,37 @@
+#pragma once
+// diffusers UNet2DConditionModel for the SD 1.x family, built from its config.json and weights under
+// diffusers' tensor names. Activations run channels-last inside; the API is NCHW, as diffusers.
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "sdwalk/tensor.hpp"
+#include "sdwalk/weights.hpp"
+
+namespace sdwalk {
+
+class UNet2DConditionModel {
+ public:
+  // Reads everything from `config` (diffusers' defaults for absent keys), converts the weights once;
+  // throws Error for options outside the SD 1.x family (class/addition embeddings, SDXL-style
+  // configs, ...) and for any tensor missing, misshapen or left unexplained by the config.
+  UNet2DConditionModel(const nlohmann::json& config, const Weights& weights);
+  ~UNet2DConditionModel();
+
+  // sample: [B, in_channels, h, w] (h, w multiples of downscale_factor()); timestep: the same for
+  // the whole batch; encoder_hidden_states: [B, S, cross_attention_dim] -> [B, out_channels, h, w].
+  Tensor forward(const Tensor& sample, double timestep, const Tensor& encoder_hidden_states) const;
+  // time_embedding(time_proj(timestep)): [1, time_embed_dim].
+  Tensor time_embedding(double timestep) const;
+
+  const nlohmann::json& config() const;
+  int in_channels() const;
+  int out_channels() const;
+  int cross_attention_dim() const;
+  int downscale_factor() const;  // 2^(number of downsamplers): 8 for SD
+
+ private:
+  struct Impl;
+  std::unique_ptr<const Impl> impl_;
+};
+
+}  // namespace sdwalk

@@ -1,1 +1,0 @@
-// area: models (sources land here)

@@ -1,0 +1,53 @@
+#include "models/param_reader.hpp"
+
+#include "sdwalk/error.hpp"
+
+namespace sdwalk::models {
+
+Tensor ParamReader::raw(const std::string& name, const Shape& shape) {
+  const Tensor& t = weights_.get(name);
+  check(t.shape() == shape, weights_.network() + ": tensor '" + name + "' has shape " + shape_string(t.shape()) +
+                                ", expected " + shape_string(shape) + " (" + weights_.source() + ")");
+  check(t.dtype() == DType::F32 || t.dtype() == DType::F16 || t.dtype() == DType::BF16,
+        weights_.network() + ": tensor '" + name + "' has dtype " + dtype_name(t.dtype()) +
+            ", expected a float type (" + weights_.source() + ")");
+  used_.insert(name);
+  return t;
+}
+
+Tensor ParamReader::f32(const std::string& name, const Shape& shape) { return raw(name, shape).to_f32(); }
+
+ops::Conv2d ParamReader::conv(const std::string& prefix, int64_t cin, int64_t cout, int kernel, int stride,
+                              int padding) {
+  Tensor w = raw(prefix + ".weight", {cout, cin, kernel, kernel});
+  Tensor b = raw(prefix + ".bias", {cout});
+  return ops::Conv2d(w, b, stride, padding);
+}
+
+ops::Linear ParamReader::linear(const std::string& prefix, int64_t in, int64_t out, bool bias) {
+  const std::string wname = prefix + ".weight";
+  // The single-file VAE stores its attention projections as 1x1 convs; same numbers.
+  const bool conv_shaped = weights_.contains(wname) && weights_.get(wname).ndim() == 4;
+  Tensor w = raw(wname, conv_shaped ? Shape{out, in, 1, 1} : Shape{out, in});
+  Tensor b = bias ? raw(prefix + ".bias", {out}) : Tensor();
+  return ops::Linear(w, b);
+}
+
+GroupNorm ParamReader::group_norm(const std::string& prefix, int64_t channels, int groups, float eps) {
+  check(groups > 0 && channels % groups == 0, weights_.network() + ": " + prefix + ": " + std::to_string(channels) +
+                                                  " channels cannot be split into " + std::to_string(groups) +
+                                                  " groups");
+  return GroupNorm{groups, eps, f32(prefix + ".weight", {channels}), f32(prefix + ".bias", {channels})};
+}
+
+LayerNorm ParamReader::layer_norm(const std::string& prefix, int64_t channels, float eps) {
+  return LayerNorm{eps, f32(prefix + ".weight", {channels}), f32(prefix + ".bias", {channels})};
+}
+
+void ParamReader::check_all_used() const {
+  for (const auto& name : weights_.names())
+    check(used_.count(name) != 0, weights_.network() + ": unexpected tensor '" + name + "' (" + weights_.source() +
+                                      "): the config does not describe these weights");
+}
+
+}  // namespace sdwalk::models

@@ -1,0 +1,33 @@
+#pragma once
+// diffusers Downsample2D / Upsample2D with use_conv=True (the only kind SD uses).
+#include <string>
+
+#include "models/param_reader.hpp"
+
+namespace sdwalk::models {
+
+// 3x3 conv with stride 2. padding 1 (the UNet's downsample_padding) pads all sides; padding 0
+// (the VAE encoder) pads one zero row/column at the bottom/right first, as diffusers does.
+class Downsample2D {
+ public:
+  Downsample2D() = default;
+  Downsample2D(ParamReader& p, const std::string& prefix, int64_t channels, int padding);
+  Tensor forward(const Tensor& x) const;  // [N, H, W, C] -> [N, ceil-ish(H/2), .., C]
+
+ private:
+  ops::Conv2d conv_;
+  bool pad_bottom_right_ = false;
+};
+
+// Nearest-neighbour 2x, then a 3x3 conv.
+class Upsample2D {
+ public:
+  Upsample2D() = default;
+  Upsample2D(ParamReader& p, const std::string& prefix, int64_t channels);
+  Tensor forward(const Tensor& x) const;  // [N, H, W, C] -> [N, 2H, 2W, C]
+
+ private:
+  ops::Conv2d conv_;
+};
+
+}  // namespace sdwalk::models

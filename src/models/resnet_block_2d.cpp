@@ -1,0 +1,32 @@
+#include "models/resnet_block_2d.hpp"
+
+#include "models/local_ops.hpp"
+#include "sdwalk/error.hpp"
+
+namespace sdwalk::models {
+
+ResnetBlock2D::ResnetBlock2D(ParamReader& p, const std::string& prefix, int64_t in_channels, int64_t out_channels,
+                             int64_t temb_channels, int groups, float eps, float output_scale_factor)
+    : out_channels_(out_channels), output_scale_factor_(output_scale_factor) {
+  norm1_ = p.group_norm(prefix + ".norm1", in_channels, groups, eps);
+  conv1_ = p.conv(prefix + ".conv1", in_channels, out_channels, 3, 1, 1);
+  if (temb_channels > 0) time_emb_proj_ = p.linear(prefix + ".time_emb_proj", temb_channels, out_channels, true);
+  norm2_ = p.group_norm(prefix + ".norm2", out_channels, groups, eps);
+  conv2_ = p.conv(prefix + ".conv2", out_channels, out_channels, 3, 1, 1);
+  if (in_channels != out_channels) conv_shortcut_ = p.conv(prefix + ".conv_shortcut", in_channels, out_channels, 1, 1, 0);
+}
+
+Tensor ResnetBlock2D::forward(const Tensor& x, const Tensor* temb_act) const {
+  Tensor h = conv1_.forward(norm1_.forward(x, /*silu=*/true));
+  if (time_emb_proj_.defined()) {
+    check(temb_act != nullptr, "ResnetBlock2D: time embedding expected");
+    ops::add_channel_bias_inplace(h, time_emb_proj_.forward(*temb_act));
+  }
+  h = norm2_.forward(h, /*silu=*/true);  // dropout is the identity at inference
+  const Tensor shortcut = conv_shortcut_.defined() ? conv_shortcut_.forward(x) : x;
+  Tensor out = conv2_.forward(h, &shortcut);  // input + conv2(h), fused
+  if (output_scale_factor_ != 1.0f) scale_inplace(out, 1.0f / output_scale_factor_);
+  return out;
+}
+
+}  // namespace sdwalk::models

@@ -222,7 +222,9 @@ TEST(NotebookWalks, StoredNoiseIsTheNotebooksChainOfDraws) {
         << "neither the chain's next draw (max diff " << from_chain << ") nor a fresh draw of seed " << seed;
     std::cout << "  " << path.stem().string() << ": first draw of a re-seeded generator (" << seed << ")\n";
   }
-  if (files.size() > 1) EXPECT_GE(continued, 1) << "no walk continued the generator of the one before it";
+  if (files.size() > 1) {
+    EXPECT_GE(continued, 1) << "no walk continued the generator of the one before it";
+  }
 }
 #endif
 

@@ -1,7 +1,11 @@
-// Fused multi-head attention: for each (batch, head, query tile) the key/value sequence is walked in
-// tiles with an online softmax (running max and sum), so the [Tq, Tk] score matrix never exists.
-// The tile kernel is written as plain loops over contiguous rows; the compiler vectorises them and
-// target_clones builds AVX-512/AVX2 variants chosen at run time.
+// Fused multi-head attention: for each (batch, head, block of 64 queries) the keys are walked in blocks
+// of 32 with an online softmax (running max and sum), so the [Tq, Tk] score matrix never exists.
+//
+// The block works "query-vectorised": queries run along the SIMD lanes (Q^T [D, 64] = 4 vectors per
+// row), so scores S^T [keys, 64], the softmax over keys (elementwise max/exp/sum of vectors) and the
+// output O^T [D, 64] += V[j, d] * P^T[j, :] are all lane-parallel with no horizontal reductions and
+// no padding of the head dimension (40 in SD 1.5's first level). Register blocks of 4 keys (scores)
+// and 4 head dims (output) x 4 vectors keep 16 accumulators in registers.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -15,8 +19,15 @@ namespace sdwalk::ops {
 
 namespace {
 
-constexpr int64_t kTileQ = 32;
-constexpr int64_t kTileK = 128;
+using detail::vf16;
+using detail::vbroadcast;
+using detail::vload;
+using detail::vstore;
+
+constexpr int64_t kNV = 4;                          // vectors per query block
+constexpr int64_t kBlockQ = kNV * detail::kLanes;  // 64 queries
+constexpr int64_t kBlockK = 32;                     // keys per softmax block
+constexpr int64_t kR = 4;                           // register block (keys, then head dims)
 
 struct Problem {
   const float* q;
@@ -29,73 +40,112 @@ struct Problem {
 };
 
 struct Scratch {
-  std::vector<float> qs, kt, s, acc, m, l;
-  explicit Scratch(int64_t D)
-      : qs(size_t(kTileQ * D)), kt(size_t(D * kTileK)), s(size_t(kTileQ * kTileK)), acc(size_t(kTileQ * D)),
-        m(size_t(kTileQ)), l(size_t(kTileQ)) {}
+  std::vector<float> qt, st, ot;  // Q^T [D, 64], S^T/P^T [32, 64], O^T [D, 64]
+  explicit Scratch(int64_t D) : qt(size_t(D * kBlockQ)), st(size_t(kBlockK * kBlockQ)), ot(size_t(D * kBlockQ)) {}
 };
 
-// One (batch b, head h, query rows [q0, q0 + nq)) block.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void attention_block(const Problem& P, int64_t b,
                                                                                    int64_t h, int64_t q0, int64_t nq,
                                                                                    Scratch& S) {
   const int64_t D = P.D, HD = P.HD;
-  float* qs = S.qs.data();
-  float* kt = S.kt.data();
-  float* s = S.s.data();
-  float* acc = S.acc.data();
-  float* m = S.m.data();
-  float* l = S.l.data();
-  for (int64_t i = 0; i < nq; ++i) {
-    const float* qrow = P.q + (b * P.Tq + q0 + i) * HD + h * D;
-    for (int64_t d = 0; d < D; ++d) qs[i * D + d] = qrow[d] * P.scale;
-    for (int64_t d = 0; d < D; ++d) acc[i * D + d] = 0.0f;
-    m[i] = -std::numeric_limits<float>::infinity();
-    l[i] = 0.0f;
+  float* qt = S.qt.data();
+  float* st = S.st.data();
+  float* ot = S.ot.data();
+  const float* kbase = P.k + b * P.Tk * HD + h * D;
+  const float* vbase = P.v + b * P.Tk * HD + h * D;
+  for (int64_t d = 0; d < D; ++d)
+    for (int64_t i = 0; i < kBlockQ; ++i)
+      qt[d * kBlockQ + i] = i < nq ? P.q[(b * P.Tq + q0 + i) * HD + h * D + d] * P.scale : 0.0f;
+  std::fill(ot, ot + D * kBlockQ, 0.0f);
+  vf16 m[kNV], l[kNV];
+  for (int64_t v = 0; v < kNV; ++v) {
+    m[v] = vbroadcast(-std::numeric_limits<float>::infinity());
+    l[v] = vf16{};
   }
-  // Causal: row i sees keys j <= i, so keys beyond the last row of the tile are never needed.
+  // Causal: query i sees keys j <= i, so keys past the block's last query are never needed.
   const int64_t k_end = P.causal ? std::min(P.Tk, q0 + nq) : P.Tk;
-  for (int64_t k0 = 0; k0 < k_end; k0 += kTileK) {
-    const int64_t nk = std::min(kTileK, k_end - k0);
-    // K tile transposed to [D, nk] so the score loop runs over contiguous keys.
-    for (int64_t j = 0; j < nk; ++j) {
-      const float* krow = P.k + (b * P.Tk + k0 + j) * HD + h * D;
-      for (int64_t d = 0; d < D; ++d) kt[d * kTileK + j] = krow[d];
-    }
-    for (int64_t i = 0; i < nq; ++i) {
-      float* srow = s + i * kTileK;
-      for (int64_t j = 0; j < nk; ++j) srow[j] = 0.0f;
+  for (int64_t k0 = 0; k0 < k_end; k0 += kBlockK) {
+    const int64_t nk = std::min(kBlockK, k_end - k0);
+    // S^T[j, :] = sum_d K[j, d] * Q^T[d, :], four keys at a time.
+    for (int64_t j = 0; j < nk; j += kR) {
+      const int64_t jn = std::min(kR, nk - j);
+      const float* kr[kR];
+      for (int64_t r = 0; r < kR; ++r) kr[r] = kbase + (k0 + j + std::min(r, jn - 1)) * HD;
+      vf16 acc[kR][kNV] = {};
       for (int64_t d = 0; d < D; ++d) {
-        const float qv = qs[i * D + d];
-        const float* kd = kt + d * kTileK;
-        for (int64_t j = 0; j < nk; ++j) srow[j] += qv * kd[j];
+        vf16 qv[kNV];
+#pragma GCC unroll 4
+        for (int64_t v = 0; v < kNV; ++v) qv[v] = vload(qt + d * kBlockQ + v * detail::kLanes);
+#pragma GCC unroll 4
+        for (int64_t r = 0; r < kR; ++r) {
+          const vf16 kb = vbroadcast(kr[r][d]);
+#pragma GCC unroll 4
+          for (int64_t v = 0; v < kNV; ++v) acc[r][v] += kb * qv[v];
+        }
       }
-      // Visible keys of this row in this tile: [0, nvis).
-      const int64_t nvis = P.causal ? std::clamp<int64_t>(q0 + i - k0 + 1, 0, nk) : nk;
-      if (nvis == 0) continue;
-      float mx = m[i];
-      for (int64_t j = 0; j < nvis; ++j) mx = std::max(mx, srow[j]);
-      const float corr = detail::exp_approx(m[i] - mx);  // m[i] = -inf on the first tile: exp -> 0
-      float sum = 0.0f;
-      for (int64_t j = 0; j < nvis; ++j) {
-        srow[j] = detail::exp_approx(srow[j] - mx);
-        sum += srow[j];
+      for (int64_t r = 0; r < jn; ++r)
+        for (int64_t v = 0; v < kNV; ++v) vstore(st + (j + r) * kBlockQ + v * detail::kLanes, acc[r][v]);
+    }
+    if (P.causal && k0 + nk - 1 > q0) {
+      for (int64_t j = 0; j < nk; ++j)
+        for (int64_t i = 0; i < std::min(kBlockQ, k0 + j - q0); ++i)
+          st[j * kBlockQ + i] = -std::numeric_limits<float>::infinity();
+    }
+    // Online softmax along keys, lane-wise per query. Key 0 is visible to every query, so the running
+    // max is finite after the first block and masked scores (-inf) turn into exact zeros.
+    vf16 corr[kNV];
+    for (int64_t v = 0; v < kNV; ++v) {
+      vf16 mx = m[v];
+      for (int64_t j = 0; j < nk; ++j) mx = detail::vmax(mx, vload(st + j * kBlockQ + v * detail::kLanes));
+      corr[v] = detail::vexp(m[v] - mx);
+      vf16 sum{};
+      for (int64_t j = 0; j < nk; ++j) {
+        float* p = st + j * kBlockQ + v * detail::kLanes;
+        const vf16 e = detail::vexp(vload(p) - mx);
+        vstore(p, e);
+        sum += e;
       }
-      l[i] = l[i] * corr + sum;
-      m[i] = mx;
-      float* arow = acc + i * D;
-      for (int64_t d = 0; d < D; ++d) arow[d] *= corr;
-      for (int64_t j = 0; j < nvis; ++j) {
-        const float p = srow[j];
-        const float* vrow = P.v + (b * P.Tk + k0 + j) * HD + h * D;
-        for (int64_t d = 0; d < D; ++d) arow[d] += p * vrow[d];
+      l[v] = l[v] * corr[v] + sum;
+      m[v] = mx;
+    }
+    // O^T[d, :] = O^T[d, :] * corr + sum_j V[j, d] * P^T[j, :], four head dims at a time.
+    int64_t d = 0;
+    for (; d + kR <= D; d += kR) {
+      vf16 acc[kR][kNV];
+#pragma GCC unroll 4
+      for (int64_t r = 0; r < kR; ++r)
+#pragma GCC unroll 4
+        for (int64_t v = 0; v < kNV; ++v) acc[r][v] = vload(ot + (d + r) * kBlockQ + v * detail::kLanes) * corr[v];
+      for (int64_t j = 0; j < nk; ++j) {
+        const float* vr = vbase + (k0 + j) * HD + d;
+        vf16 pv[kNV];
+#pragma GCC unroll 4
+        for (int64_t v = 0; v < kNV; ++v) pv[v] = vload(st + j * kBlockQ + v * detail::kLanes);
+#pragma GCC unroll 4
+        for (int64_t r = 0; r < kR; ++r) {
+          const vf16 vb = vbroadcast(vr[r]);
+#pragma GCC unroll 4
+          for (int64_t v = 0; v < kNV; ++v) acc[r][v] += vb * pv[v];
+        }
       }
+      for (int64_t r = 0; r < kR; ++r)
+        for (int64_t v = 0; v < kNV; ++v) vstore(ot + (d + r) * kBlockQ + v * detail::kLanes, acc[r][v]);
+    }
+    for (; d < D; ++d) {
+      vf16 acc[kNV];
+      for (int64_t v = 0; v < kNV; ++v) acc[v] = vload(ot + d * kBlockQ + v * detail::kLanes) * corr[v];
+      for (int64_t j = 0; j < nk; ++j) {
+        const vf16 vb = vbroadcast(vbase[(k0 + j) * HD + d]);
+        for (int64_t v = 0; v < kNV; ++v) acc[v] += vb * vload(st + j * kBlockQ + v * detail::kLanes);
+      }
+      for (int64_t v = 0; v < kNV; ++v) vstore(ot + d * kBlockQ + v * detail::kLanes, acc[v]);
     }
   }
+  float inv[kBlockQ];
+  for (int64_t v = 0; v < kNV; ++v) vstore(inv + v * detail::kLanes, 1.0f / l[v]);
   for (int64_t i = 0; i < nq; ++i) {
     float* orow = P.o + (b * P.Tq + q0 + i) * HD + h * D;
-    const float inv = 1.0f / l[i];
-    for (int64_t d = 0; d < D; ++d) orow[d] = acc[i * D + d] * inv;
+    for (int64_t d = 0; d < D; ++d) orow[d] = ot[d * kBlockQ + i] * inv[i];
   }
 }
 
@@ -115,16 +165,16 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, int heads, b
   const int64_t D = HD / heads;
   Tensor o(q.shape());
   const Problem P{q.f32(), k.f32(), v.f32(), o.f32(), Tq, Tk, HD, D, float(1.0 / std::sqrt(double(D))), causal};
-  const int64_t qtiles = (Tq + kTileQ - 1) / kTileQ;
-  const int64_t tasks = B * heads * qtiles;
+  const int64_t qblocks = (Tq + kBlockQ - 1) / kBlockQ;
+  const int64_t tasks = B * heads * qblocks;
 #pragma omp parallel num_threads(threads())
   {
     Scratch scratch(D);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t t = 0; t < tasks; ++t) {
-      const int64_t qt = t % qtiles, h = (t / qtiles) % heads, b = t / (qtiles * heads);
-      const int64_t q0 = qt * kTileQ;
-      attention_block(P, b, h, q0, std::min(kTileQ, Tq - q0), scratch);
+      const int64_t qb = t % qblocks, h = (t / qblocks) % heads, b = t / (qblocks * heads);
+      const int64_t q0 = qb * kBlockQ;
+      attention_block(P, b, h, q0, std::min(kBlockQ, Tq - q0), scratch);
     }
   }
   return o;

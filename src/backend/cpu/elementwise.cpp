@@ -1,6 +1,8 @@
-// Activations and adds: simple loops the compiler vectorises, parallel over OpenMP threads.
-#include <cmath>
+// Activations and adds: SIMD loops (vec_math.hpp) compiled per ISA with target_clones and run in
+// parallel chunks over the OpenMP threads.
+#include <algorithm>
 
+#include "backend/cpu/vec_math.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/ops.hpp"
 
@@ -8,34 +10,61 @@ namespace sdwalk::ops {
 
 namespace {
 
+using namespace detail;
+
+#define SDWALK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
+// y[i] = EXPR(v) with v = x[i] (16 at a time, zero-padded tail).
+#define SDWALK_UNARY_KERNEL(name, EXPR)                                       \
+  SDWALK_CLONES void name(const float* x, float* y, int64_t n) {              \
+    int64_t i = 0;                                                            \
+    for (; i + kLanes <= n; i += kLanes) {                                    \
+      const vf16 v = vload(x + i);                                            \
+      vstore(y + i, EXPR);                                                    \
+    }                                                                         \
+    if (i < n) {                                                              \
+      const vf16 v = vload_partial(x + i, n - i);                             \
+      vstore_partial(y + i, EXPR, n - i);                                     \
+    }                                                                         \
+  }
+
+SDWALK_UNARY_KERNEL(silu_kernel, vsilu(v))
+SDWALK_UNARY_KERNEL(gelu_kernel, vgelu(v))
+SDWALK_UNARY_KERNEL(quick_gelu_kernel, vquick_gelu(v))
+
+// out[i] = a[i] * gelu(g[i]).
+SDWALK_CLONES void geglu_kernel(const float* a, const float* g, float* out, int64_t n) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) vstore(out + i, vload(a + i) * vgelu(vload(g + i)));
+  if (i < n) vstore_partial(out + i, vload_partial(a + i, n - i) * vgelu(vload_partial(g + i, n - i)), n - i);
+}
+
 void require_f32(const Tensor& x, const char* op) {
   check(x.defined() && x.dtype() == DType::F32, std::string(op) + ": input must be a defined f32 tensor");
 }
 
-template <class F> Tensor map(const Tensor& x, const char* op, F f) {
+// Runs kernel(begin, count) over [0, n) in chunks spread across the threads.
+template <class F> void parallel_chunks(int64_t n, F kernel) {
+  constexpr int64_t kChunk = 16384;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for num_threads(threads()) schedule(static) if (chunks > 1)
+  for (int64_t c = 0; c < chunks; ++c) kernel(c * kChunk, std::min(kChunk, n - c * kChunk));
+}
+
+Tensor unary(const Tensor& x, const char* op, void (*kernel)(const float*, float*, int64_t)) {
   require_f32(x, op);
   Tensor y(x.shape());
   const float* a = x.f32();
   float* o = y.f32();
-  const int64_t n = x.numel();
-#pragma omp parallel for num_threads(threads()) schedule(static)
-  for (int64_t i = 0; i < n; ++i) o[i] = f(a[i]);
+  parallel_chunks(x.numel(), [&](int64_t begin, int64_t count) { kernel(a + begin, o + begin, count); });
   return y;
 }
 
-inline float gelu1(float v) { return 0.5f * v * (1.0f + std::erf(v * float(M_SQRT1_2))); }
-
 }  // namespace
 
-Tensor silu(const Tensor& x) {
-  return map(x, "silu", [](float v) { return v / (1.0f + std::exp(-v)); });
-}
-
-Tensor gelu(const Tensor& x) { return map(x, "gelu", gelu1); }
-
-Tensor quick_gelu(const Tensor& x) {
-  return map(x, "quick_gelu", [](float v) { return v / (1.0f + std::exp(-1.702f * v)); });
-}
+Tensor silu(const Tensor& x) { return unary(x, "silu", silu_kernel); }
+Tensor gelu(const Tensor& x) { return unary(x, "gelu", gelu_kernel); }
+Tensor quick_gelu(const Tensor& x) { return unary(x, "quick_gelu", quick_gelu_kernel); }
 
 Tensor geglu(const Tensor& x) {
   require_f32(x, "geglu");
@@ -48,17 +77,21 @@ Tensor geglu(const Tensor& x) {
   const float* a = x.f32();
   float* o = y.f32();
 #pragma omp parallel for num_threads(threads()) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* h = a + r * two_f;
-    float* out = o + r * F;
-    for (int64_t i = 0; i < F; ++i) out[i] = h[i] * gelu1(h[F + i]);
-  }
+  for (int64_t r = 0; r < rows; ++r) geglu_kernel(a + r * two_f, a + r * two_f + F, o + r * F, F);
   return y;
 }
 
 Tensor add(const Tensor& a, const Tensor& b) {
-  Tensor y = a.clone();
-  add_inplace(y, b);
+  require_f32(a, "add");
+  require_f32(b, "add");
+  check(a.shape() == b.shape(), "add: shapes " + shape_string(a.shape()) + " and " + shape_string(b.shape()) + " differ");
+  Tensor y(a.shape());
+  const float* p = a.f32();
+  const float* q = b.f32();
+  float* o = y.f32();
+  parallel_chunks(a.numel(), [&](int64_t begin, int64_t count) {
+    for (int64_t i = begin; i < begin + count; ++i) o[i] = p[i] + q[i];
+  });
   return y;
 }
 
@@ -68,9 +101,9 @@ void add_inplace(Tensor& a, const Tensor& b) {
   check(a.shape() == b.shape(), "add: shapes " + shape_string(a.shape()) + " and " + shape_string(b.shape()) + " differ");
   float* o = a.f32();
   const float* p = b.f32();
-  const int64_t n = a.numel();
-#pragma omp parallel for num_threads(threads()) schedule(static)
-  for (int64_t i = 0; i < n; ++i) o[i] += p[i];
+  parallel_chunks(a.numel(), [&](int64_t begin, int64_t count) {
+    for (int64_t i = begin; i < begin + count; ++i) o[i] += p[i];
+  });
 }
 
 void add_channel_bias_inplace(Tensor& x, const Tensor& v) {

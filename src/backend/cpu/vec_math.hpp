@@ -1,30 +1,94 @@
 #pragma once
-// Branch-free float math the compiler can vectorise (std::exp is an opaque library call).
+// Portable SIMD for our kernels: GCC vector extensions (16 floats). Inside a function compiled for
+// AVX-512 (target_clones) a vf16 is one zmm register, for AVX2 two ymm, otherwise four xmm; the same
+// source serves every level. Helpers are always_inline so they take the caller's target.
 #include <bit>
 #include <cstdint>
+#include <cstring>
+
+#pragma GCC diagnostic ignored "-Wpsabi"  // vf16 never crosses a non-inlined call boundary
 
 namespace sdwalk::ops::detail {
 
-// e^x within ~2 ulp for x in [-87, 88] (Cephes expf: x = n ln2 + r, polynomial in r, times 2^n).
-// Inputs below -87 return ~0, above 88 clamp; NaN is not preserved.
-inline float exp_approx(float x) {
-  x = x < -87.0f ? -87.0f : x;
-  x = x > 88.0f ? 88.0f : x;
-  constexpr float kShifter = 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
-  const float t = x * 1.44269504088896341f + kShifter;
-  const float n = t - kShifter;
-  const int32_t ni = std::bit_cast<int32_t>(t) - std::bit_cast<int32_t>(kShifter);
-  float r = x - n * 0.693359375f;
+typedef float vf16 __attribute__((vector_size(64)));
+typedef int32_t vi16 __attribute__((vector_size(64)));
+typedef float vf8 __attribute__((vector_size(32)));
+typedef double vd8 __attribute__((vector_size(64)));
+constexpr int kLanes = 16;
+
+#define SDWALK_INLINE [[gnu::always_inline]] inline
+
+SDWALK_INLINE vf16 vbroadcast(float v) { return vf16{} + v; }
+SDWALK_INLINE vf16 vload(const float* p) {
+  vf16 r;
+  std::memcpy(&r, p, sizeof r);
+  return r;
+}
+SDWALK_INLINE void vstore(float* p, const vf16& v) { std::memcpy(p, &v, sizeof v); }
+// First n (< 16) lanes from p, the rest zero; and the matching partial store.
+SDWALK_INLINE vf16 vload_partial(const float* p, int64_t n) {
+  vf16 r{};
+  std::memcpy(&r, p, size_t(n) * sizeof(float));
+  return r;
+}
+SDWALK_INLINE void vstore_partial(float* p, const vf16& v, int64_t n) { std::memcpy(p, &v, size_t(n) * sizeof(float)); }
+SDWALK_INLINE vf16 vmax(const vf16& a, const vf16& b) { return a > b ? a : b; }
+SDWALK_INLINE vf16 vmin(const vf16& a, const vf16& b) { return a < b ? a : b; }
+
+// e^x within ~2 ulp (Cephes expf: x = n ln2 + r, degree-6 polynomial in r, times 2^n).
+// x < -87 (including -inf) gives exactly 0; x > 88 saturates at e^88. NaN is not preserved.
+SDWALK_INLINE vf16 vexp(const vf16& x0) {
+  const vf16 x = vmin(vmax(x0, vbroadcast(-87.0f)), vbroadcast(88.0f));
+  const vf16 shifter = vbroadcast(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
+  const vf16 t = x * 1.44269504088896341f + shifter;
+  const vf16 n = t - shifter;
+  const vi16 ni = std::bit_cast<vi16>(t) - std::bit_cast<int32_t>(12582912.0f);
+  vf16 r = x - n * 0.693359375f;
   r = r + n * 2.12194440e-4f;
-  const float z = r * r;
-  float p = 1.9875691500e-4f;
+  const vf16 z = r * r;
+  vf16 p = vbroadcast(1.9875691500e-4f);
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * z + r + 1.0f;
-  return p * std::bit_cast<float>((ni + 127) << 23);
+  const vf16 y = p * std::bit_cast<vf16>((ni + 127) << 23);
+  return x0 < -87.0f ? vf16{} : y;
 }
+
+// 1 + erf(x), accurate in both tails (Abramowitz & Stegun 7.1.26, |error of erf| < 1.5e-7):
+// erfc(|x|) = q(t) e^{-x^2}, t = 1 / (1 + p|x|); 1 + erf(x) = 2 - erfc(x) for x >= 0, erfc(-x) for x < 0.
+SDWALK_INLINE vf16 vone_plus_erf(const vf16& x) {
+  const vf16 ax = vmax(x, -x);
+  const vf16 t = 1.0f / (1.0f + 0.3275911f * ax);
+  vf16 q = vbroadcast(1.061405429f);
+  q = q * t - 1.453152027f;
+  q = q * t + 1.421413741f;
+  q = q * t - 0.284496736f;
+  q = q * t + 0.254829592f;
+  q = q * t;
+  const vf16 erfc_ax = q * vexp(-(ax * ax));
+  return x < 0.0f ? erfc_ax : 2.0f - erfc_ax;
+}
+
+SDWALK_INLINE vf16 vsilu(const vf16& x) { return x / (1.0f + vexp(-x)); }
+SDWALK_INLINE vf16 vquick_gelu(const vf16& x) { return x / (1.0f + vexp(-1.702f * x)); }
+SDWALK_INLINE vf16 vgelu(const vf16& x) { return 0.5f * x * vone_plus_erf(x * 0.70710678118654752f); }
+
+// 8 floats widened to double, for accumulating statistics without losing digits.
+SDWALK_INLINE vd8 vload_d8(const float* p) {
+  vf8 r;
+  std::memcpy(&r, p, sizeof r);
+  return __builtin_convertvector(r, vd8);
+}
+SDWALK_INLINE double vsum(const vd8& v) {
+  double s = 0;
+  for (int i = 0; i < 8; ++i) s += v[i];
+  return s;
+}
+
+// Scalar twins through the vector code, for tails and small loops (lane 0).
+SDWALK_INLINE float exp_approx(float x) { return vexp(vbroadcast(x))[0]; }
 
 }  // namespace sdwalk::ops::detail

@@ -115,5 +115,18 @@ TEST(Linear, HalfWeightsConvertOnce) {
   EXPECT_LE(compare(lin.forward(x), linear_ref(x, w.to(DType::F16).to_f32(), nullptr)).rel(), 1e-5);
 }
 
+// The layers must own their weights: f32 tensors are read in place at construction only.
+TEST(Layers, KeepNoReferenceToTheGivenWeights) {
+  const Tensor wc = random_tensor({8, 4, 3, 3}, 25, 0.3f), wl = random_tensor({6, 10}, 26);
+  Tensor wc_arg = wc.clone(), wl_arg = wl.clone();
+  ops::Conv2d conv(wc_arg, Tensor(), 1, 1);
+  ops::Linear lin(wl_arg, Tensor());
+  for (Tensor* t : {&wc_arg, &wl_arg})
+    for (int64_t i = 0; i < t->numel(); ++i) t->f32()[i] = NAN;
+  const Tensor x = random_tensor({1, 5, 5, 4}, 27), xl = random_tensor({3, 10}, 28);
+  EXPECT_LE(compare(conv.forward(x), conv2d_ref(x, wc, nullptr, 1, 1)).rel(), 1e-5);
+  EXPECT_LE(compare(lin.forward(xl), linear_ref(xl, wl, nullptr)).rel(), 1e-5);
+}
+
 }  // namespace
 }  // namespace sdwalk::test

@@ -50,6 +50,14 @@ struct Conv2d::Impl {
     return dnnl::convolution_forward::primitive_desc(desc, attr, detail::cpu_engine());
   }
 
+  // m itself when it owns its bytes; a copy when it still wraps the caller's tensor `w`.
+  static memory owned(const memory& m, const Tensor& w) {
+    if (m.get_data_handle() != w.raw()) return m;
+    memory copy(m.get_desc(), detail::cpu_engine());
+    std::memcpy(copy.get_data_handle(), w.raw(), w.nbytes());
+    return copy;
+  }
+
   memory weights_for(const memory::desc& want) const {
     if (weights.get_desc() == want) return weights;
     memory src = weights, m(want, detail::cpu_engine());
@@ -89,13 +97,13 @@ Conv2d::Conv2d(const Tensor& weight, const Tensor& bias, int stride, int padding
     std::memcpy(p.bias.get_data_handle(), b.raw(), b.nbytes());
   }
   // Reorder once into the layout oneDNN prefers for a typical SD activation size.
-  const Tensor w = weight.to_f32();
-  memory plain({{p.cout, p.cin, p.k, p.k}, dt::f32, tag::oihw}, eng);
-  std::memcpy(plain.get_data_handle(), w.raw(), w.nbytes());
+  // f32 weights are read in place (e.g. from the mmap'ed file); others are converted once.
+  const Tensor w = weight.dtype() == DType::F32 ? weight : weight.to_f32();
+  memory plain({{p.cout, p.cin, p.k, p.k}, dt::f32, tag::oihw}, eng, const_cast<void*>(w.raw()));
   const int64_t typical = std::max<int64_t>(32, p.k);
   auto pd = p.make_pd(1, typical, typical, false);
   p.weights = plain;
-  p.weights = p.weights_for(pd.weights_desc());
+  p.weights = p.owned(p.weights_for(pd.weights_desc()), w);
 }
 
 Tensor Conv2d::forward(const Tensor& x, const Tensor* residual) const {

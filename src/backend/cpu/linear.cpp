@@ -41,6 +41,14 @@ struct Linear::Impl {
     return dnnl::matmul::primitive_desc(desc, attr, detail::cpu_engine());
   }
 
+  // m itself when it owns its bytes; a copy when it still wraps the caller's tensor `w`.
+  static memory owned(const memory& m, const Tensor& w) {
+    if (m.get_data_handle() != w.raw()) return m;
+    memory copy(m.get_desc(), detail::cpu_engine());
+    std::memcpy(copy.get_data_handle(), w.raw(), w.nbytes());
+    return copy;
+  }
+
   memory weights_for(const memory::desc& want) const {
     if (weights.get_desc() == want) return weights;
     memory src = weights, m(want, detail::cpu_engine());
@@ -76,11 +84,11 @@ Linear::Linear(const Tensor& weight, const Tensor& bias) : impl_(std::make_share
     std::memcpy(p.bias.get_data_handle(), b.raw(), b.nbytes());
   }
   // PyTorch's [out, in] row-major is W^T [in, out] in column-major ("ba").
-  const Tensor w = weight.to_f32();
-  memory plain({{p.in, p.out}, dt::f32, tag::ba}, eng);
-  std::memcpy(plain.get_data_handle(), w.raw(), w.nbytes());
+  // f32 weights are read in place (e.g. from the mmap'ed file); others are converted once.
+  const Tensor w = weight.dtype() == DType::F32 ? weight : weight.to_f32();
+  memory plain({{p.in, p.out}, dt::f32, tag::ba}, eng, const_cast<void*>(w.raw()));
   p.weights = plain;
-  p.weights = p.weights_for(p.make_pd(256, false).weights_desc());
+  p.weights = p.owned(p.weights_for(p.make_pd(256, false).weights_desc()), w);
 }
 
 Tensor Linear::forward(const Tensor& x, const Tensor* residual) const {

@@ -1,5 +1,130 @@
+// sdwalk info MODEL: what the loader found (layout, dtype, parameter counts, the main config values).
+#include <cstdio>
+#include <iostream>
+#include <string>
+
 #include "cli/commands.hpp"
-// placeholder until the model loader lands (issue 2, item 4)
+#include "sdwalk/error.hpp"
+#include "sdwalk/model_files.hpp"
+
 namespace sdwalk::cli {
-void add_info_command(CLI::App&) {}
+namespace {
+
+struct InfoOptions {
+  std::string model, tokenizer, config;
+  bool json = false;
+};
+
+std::string thousands(int64_t n) {
+  std::string s = std::to_string(n), out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i && (s.size() - i) % 3 == 0) out += ',';
+    out += s[i];
+  }
+  return out;
 }
+
+std::string value(const nlohmann::json& config, const char* key) {
+  auto it = config.find(key);
+  if (it == config.end()) return "?";
+  return it->is_string() ? it->get<std::string>() : it->dump();
+}
+
+// diffusers' legacy naming: with num_attention_heads null, attention_head_dim is the head count.
+nlohmann::json unet_heads(const nlohmann::json& unet) {
+  const auto heads = unet.value("num_attention_heads", nlohmann::json());
+  return heads.is_null() ? unet.value("attention_head_dim", nlohmann::json()) : heads;
+}
+
+nlohmann::json network_json(const Weights& w) {
+  return {{"tensors", w.size()}, {"parameters", w.parameter_count()}, {"source", w.source()}};
+}
+
+nlohmann::json summary_json(const ModelFiles& m) {
+  const auto& u = m.unet_config;
+  const auto& v = m.vae_config;
+  const auto& t = m.text_encoder_config;
+  nlohmann::json j;
+  j["path"] = m.path.string();
+  j["layout"] = layout_name(m.layout);
+  j["weights_dtype"] = m.weights_dtype;
+  j["tokenizer_dir"] = m.tokenizer_dir.string();
+  j["config_source"] = m.config_source;
+  j["text_encoder"] = network_json(m.text_encoder);
+  j["text_encoder"]["hidden_size"] = t["hidden_size"];
+  j["text_encoder"]["num_hidden_layers"] = t["num_hidden_layers"];
+  j["text_encoder"]["num_attention_heads"] = t["num_attention_heads"];
+  j["text_encoder"]["intermediate_size"] = t["intermediate_size"];
+  j["text_encoder"]["max_position_embeddings"] = t["max_position_embeddings"];
+  j["unet"] = network_json(m.unet);
+  j["unet"]["block_out_channels"] = u["block_out_channels"];
+  j["unet"]["layers_per_block"] = u["layers_per_block"];
+  j["unet"]["attention_heads"] = unet_heads(u);
+  j["unet"]["cross_attention_dim"] = u["cross_attention_dim"];
+  j["unet"]["in_channels"] = u["in_channels"];
+  j["vae"] = network_json(m.vae);
+  j["vae"]["block_out_channels"] = v["block_out_channels"];
+  j["vae"]["latent_channels"] = v["latent_channels"];
+  j["vae"]["scaling_factor"] = v["scaling_factor"];
+  j["scheduler"] = value(m.scheduler_config, "_class_name");
+  j["total"] = {{"tensors", m.text_encoder.size() + m.unet.size() + m.vae.size()},
+                {"parameters", m.text_encoder.parameter_count() + m.unet.parameter_count() + m.vae.parameter_count()}};
+  return j;
+}
+
+void print_text(const ModelFiles& m) {
+  const auto& u = m.unet_config;
+  const auto& v = m.vae_config;
+  const auto& t = m.text_encoder_config;
+  auto counts = [](const Weights& w) {
+    return std::to_string(w.size()) + " tensors, " + thousands(w.parameter_count()) + " parameters";
+  };
+  std::printf("model:         %s\n", m.path.string().c_str());
+  std::printf("layout:        %s\n", layout_name(m.layout).c_str());
+  std::printf("weights dtype: %s\n", m.weights_dtype.c_str());
+  std::printf("configs:       %s\n", m.config_source.c_str());
+  std::printf("tokenizer:     %s\n",
+              m.tokenizer_dir.empty() ? "none found (pass --tokenizer DIR)" : m.tokenizer_dir.string().c_str());
+  std::printf("text_encoder:  %s\n", counts(m.text_encoder).c_str());
+  std::printf("               CLIPTextModel: hidden_size %s, %s layers, %s heads, intermediate_size %s, %s positions\n",
+              value(t, "hidden_size").c_str(), value(t, "num_hidden_layers").c_str(),
+              value(t, "num_attention_heads").c_str(), value(t, "intermediate_size").c_str(),
+              value(t, "max_position_embeddings").c_str());
+  std::printf("unet:          %s\n", counts(m.unet).c_str());
+  std::printf("               block_out_channels %s, layers_per_block %s, attention heads %s, cross_attention_dim %s, "
+              "in_channels %s\n",
+              value(u, "block_out_channels").c_str(), value(u, "layers_per_block").c_str(), unet_heads(u).dump().c_str(),
+              value(u, "cross_attention_dim").c_str(), value(u, "in_channels").c_str());
+  std::printf("vae:           %s\n", counts(m.vae).c_str());
+  std::printf("               block_out_channels %s, latent_channels %s, scaling_factor %s\n",
+              value(v, "block_out_channels").c_str(), value(v, "latent_channels").c_str(),
+              value(v, "scaling_factor").c_str());
+  std::printf("scheduler:     %s\n", value(m.scheduler_config, "_class_name").c_str());
+  if (m.layout == ModelLayout::LdmSingleFile && m.config_source.rfind("inferred", 0) == 0)
+    std::printf("note:          attention heads, norm groups, scaling_factor and the scheduler are SD 1.5's values "
+                "(tensor shapes cannot tell them); pass --config DIR for other models\n");
+  std::printf("total:         %zu tensors, %s parameters, all finite\n",
+              m.text_encoder.size() + m.unet.size() + m.vae.size(),
+              thousands(m.text_encoder.parameter_count() + m.unet.parameter_count() + m.vae.parameter_count()).c_str());
+}
+
+}  // namespace
+
+void add_info_command(CLI::App& app) {
+  auto opts = std::make_shared<InfoOptions>();
+  CLI::App* cmd = app.add_subcommand("info", "Show what a model holds: layout, dtype, parameter counts, configs");
+  cmd->add_option("MODEL", opts->model, "diffusers model folder or single-file .safetensors LDM checkpoint")->required();
+  cmd->add_option("--tokenizer", opts->tokenizer, "folder with vocab.json + merges.txt (for single files)");
+  cmd->add_option("--config", opts->config, "diffusers model folder whose configs to use (for non-standard single files)");
+  cmd->add_flag("--json", opts->json, "print the summary as one JSON document");
+  cmd->callback([opts] {
+    const ModelFiles m = load_model_files(opts->model, opts->tokenizer, opts->config);
+    for (const Weights* w : {&m.text_encoder, &m.unet, &m.vae}) check_finite(*w);
+    if (opts->json)
+      std::cout << summary_json(m).dump(2) << "\n";
+    else
+      print_text(m);
+  });
+}
+
+}  // namespace sdwalk::cli

@@ -1,1 +1,0 @@
-// area: schedulers (sources land here)

@@ -24,6 +24,8 @@ class Tensor {
   Tensor() = default;
   // Zero-filled tensor of the given shape.
   explicit Tensor(Shape shape, DType dtype = DType::F32);
+  // Tensor whose contents are garbage until written: for outputs a kernel fills completely.
+  static Tensor uninitialized(Shape shape, DType dtype = DType::F32);
   // Wraps memory owned by `owner` (e.g. an mmap'ed file); no copy.
   static Tensor view(Shape shape, DType dtype, const void* data, std::shared_ptr<const void> owner);
   static Tensor from_vector(Shape shape, const std::vector<float>& values);

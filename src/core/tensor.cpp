@@ -1,6 +1,8 @@
 #include "sdwalk/tensor.hpp"
 
 #include <algorithm>
+#include <malloc.h>
+
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -53,13 +55,35 @@ int64_t shape_numel(const Shape& shape) {
   return n;
 }
 
-std::shared_ptr<std::byte> aligned_bytes(size_t nbytes) {
-  const size_t rounded = (nbytes + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+namespace {
+// Activations are allocated and freed every layer; by default glibc returns big blocks to the OS
+// and page-faults them back in on the next allocation. Keep them in the process instead.
+const bool allocator_tuned = [] {
+  mallopt(M_MMAP_THRESHOLD, 1 << 30);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  return true;
+}();
+
+std::shared_ptr<std::byte> allocate(size_t nbytes, bool zero) {
+  (void)allocator_tuned;
+  const size_t rounded = nbytes == 0 ? 64 : (nbytes + 63) / 64 * 64;
+  void* p = std::aligned_alloc(64, rounded);
   if (!p) throw Error("out of memory allocating " + std::to_string(nbytes) + " bytes");
-  std::memset(p, 0, rounded == 0 ? 64 : rounded);
+  if (zero) std::memset(p, 0, rounded);
   return std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [](std::byte* q) { std::free(q); });
 }
+}  // namespace
+
+Tensor Tensor::uninitialized(Shape shape, DType dtype) {
+  Tensor t;
+  t.shape_ = std::move(shape);
+  t.numel_ = shape_numel(t.shape_);
+  t.dtype_ = dtype;
+  t.storage_ = allocate(t.nbytes(), false);
+  return t;
+}
+
+std::shared_ptr<std::byte> aligned_bytes(size_t nbytes) { return allocate(nbytes, true); }
 
 Tensor::Tensor(Shape shape, DType dtype)
     : shape_(std::move(shape)), numel_(shape_numel(shape_)), dtype_(dtype) {
@@ -104,8 +128,9 @@ template <> constexpr DType dtype_of<uint16_t>() { return DType::F16; }  // F16 
 
 template <class T> T* Tensor::data() {
   const DType want = dtype_of<T>();
-  const bool ok = dtype_ == want || (want == DType::F16 && dtype_ == DType::BF16);
-  check(ok, "tensor holds " + dtype_name(dtype_) + ", accessed as " + dtype_name(want));
+  // Hot path: build the message only on failure.
+  if (dtype_ != want && !(want == DType::F16 && dtype_ == DType::BF16)) [[unlikely]]
+    throw Error("tensor holds " + dtype_name(dtype_) + ", accessed as " + dtype_name(want));
   return reinterpret_cast<T*>(storage_.get());
 }
 template <class T> const T* Tensor::data() const { return const_cast<Tensor*>(this)->data<T>(); }
@@ -132,7 +157,7 @@ Tensor Tensor::reshape(Shape shape) const {
 }
 
 Tensor Tensor::clone() const {
-  Tensor t(shape_, dtype_);
+  Tensor t = uninitialized(shape_, dtype_);
   if (nbytes()) std::memcpy(t.raw(), raw(), nbytes());
   return t;
 }
@@ -155,7 +180,7 @@ double load_as_double(const Tensor& t, int64_t i) {
 
 Tensor Tensor::to(DType dtype) const {
   if (dtype == dtype_) return clone();
-  Tensor out(shape_, dtype);
+  Tensor out = uninitialized(shape_, dtype);
   const int64_t n = numel_;
   void* q = out.raw();
   // Fast, exact paths for the conversions that matter (weights at load time).
@@ -212,7 +237,7 @@ Tensor cat0(const std::vector<Tensor>& parts) {
           "cat0: shape " + shape_string(s) + " does not match " + shape_string(parts[0].shape()));
     shape[0] += s[0];
   }
-  Tensor out(shape, parts[0].dtype());
+  Tensor out = uninitialized(shape, parts[0].dtype());
   std::byte* q = static_cast<std::byte*>(out.raw());
   for (const Tensor& p : parts) {
     if (p.nbytes()) std::memcpy(q, p.raw(), p.nbytes());

@@ -1,0 +1,32 @@
+#pragma once
+// 8-bit RGB images: conversion from the pipeline's float frames, and PNG files (libpng).
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "sdwalk/tensor.hpp"
+
+namespace sdwalk {
+
+struct Image {
+  int width = 0, height = 0;
+  std::vector<uint8_t> rgb;  // width * height * 3 bytes, row-major
+};
+
+// NHWC float [1, H, W, 3] or [H, W, 3] (F32, F16 or BF16) in [0, 1] -> uint8, exactly the notebook's
+// (image * 255).round(): float32 product, rounded half to even (numpy), after clamping to [0, 1]
+// (NaN -> 0).
+Image image_from_float(const Tensor& nhwc);
+
+// Writes a PNG through a temporary name + rename; `text` becomes tEXt chunks (key -> value), e.g.
+// "sdwalk" -> settings JSON. Keys must be 1..79 Latin-1 characters (PNG's rule).
+void write_png(const std::filesystem::path& path, const Image& image,
+               const std::map<std::string, std::string>& text = {});
+// Reads any PNG (palette, grey, 16-bit and alpha are converted to 8-bit RGB; alpha is dropped).
+Image read_png(const std::filesystem::path& path);
+// The tEXt / zTXt / iTXt chunks of a PNG (key -> value), e.g. to recover a run's settings.
+std::map<std::string, std::string> read_png_text(const std::filesystem::path& path);
+
+}  // namespace sdwalk

@@ -1,1 +1,0 @@
-// area: output (sources land here)

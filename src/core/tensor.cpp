@@ -237,7 +237,7 @@ Tensor cat0(const std::vector<Tensor>& parts) {
           "cat0: shape " + shape_string(s) + " does not match " + shape_string(parts[0].shape()));
     shape[0] += s[0];
   }
-  Tensor out = uninitialized(shape, parts[0].dtype());
+  Tensor out = Tensor::uninitialized(shape, parts[0].dtype());
   std::byte* q = static_cast<std::byte*>(out.raw());
   for (const Tensor& p : parts) {
     if (p.nbytes()) std::memcpy(q, p.raw(), p.nbytes());

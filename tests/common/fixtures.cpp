@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "sdwalk/python_json.hpp"
+
 namespace sdwalk::test {
 
 std::filesystem::path fixtures_dir() {
@@ -28,7 +30,8 @@ std::vector<std::filesystem::path> fixture_files(const std::string& dir, const s
 nlohmann::json metadata_json(const SafeTensors& file, const std::string& key) {
   auto it = file.metadata().find(key);
   if (it == file.metadata().end()) return nullptr;
-  return nlohmann::json::parse(it->second);
+  // Python wrote these: scheduler configs hold -Infinity (lambda_min_clipped), which strict JSON rejects.
+  return parse_python_json(it->second, file.label() + " metadata \"" + key + "\"");
 }
 
 std::filesystem::path sdwalk_binary() {

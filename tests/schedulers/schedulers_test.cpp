@@ -235,6 +235,31 @@ TEST(Schedulers, SyntheticLoopMatchesDiffusersStepByStep) {
   EXPECT_GT(schedulers, 0);
 }
 
+// The full pipeline runs (expected/pipeline_*.safetensors) record their scheduler and timesteps.
+TEST(Schedulers, PipelineRunsUseTheseTimestepsAndInitialScaling) {
+  const auto files = test::fixture_files("expected", "pipeline_", ".safetensors");
+  if (files.empty()) GTEST_SKIP() << "no expected/pipeline_*.safetensors";
+  for (const auto& path : files) {
+    SCOPED_TRACE(path.string());
+    const SafeTensors file = SafeTensors::open(path);
+    const std::string cls = test::metadata_json(file, "scheduler_class").get<std::string>();
+    nlohmann::json config = test::metadata_json(file, "scheduler_config");
+    config["_class_name"] = cls;
+    auto s = make_scheduler_from_config(config);
+    s->set_timesteps(test::metadata_json(file, "num_inference_steps").get<int>());
+    const std::vector<double> ref_t = values_of(file.get("timesteps"));
+    ASSERT_EQ(s->timesteps().size(), ref_t.size());
+    for (size_t i = 0; i < ref_t.size(); ++i) EXPECT_EQ(float(s->timesteps()[i]), float(ref_t[i])) << i;
+    if (file.contains("latents_in") && file.contains("latents_in_scaled")) {
+      const Tensor in = file.get_f32("latents_in");
+      const Tensor scaled = file.get_f32("latents_in_scaled");
+      int bad = 0;
+      for (int64_t j = 0; j < in.numel(); ++j) bad += in.f32()[j] * s->init_noise_sigma() != scaled.f32()[j];
+      EXPECT_EQ(bad, 0) << "latents_in * init_noise_sigma differs from latents_in_scaled";
+    }
+  }
+}
+
 TEST(Schedulers, NamesAndConfigsAreCheckedWithClearErrors) {
   const nlohmann::json base = {{"skip_prk_steps", true}};  // PNDM supports PLMS only
   for (const auto& name : scheduler_names()) EXPECT_EQ(make_scheduler(name, base)->name(), name);

@@ -31,7 +31,8 @@ class SafeTensors {
   const std::vector<std::string>& names() const { return names_; }
   bool contains(const std::string& name) const { return infos_.count(name) != 0; }
   const TensorInfo& info(const std::string& name) const;
-  // Zero-copy view of the stored bytes (dtype as stored). Keeps the mapping alive.
+  // Zero-copy view of the stored bytes (dtype as stored). Keeps the mapping alive. A tensor whose
+  // bytes are not aligned to its element size is copied instead.
   Tensor get(const std::string& name) const;
   // The tensor converted to float32 (a copy).
   Tensor get_f32(const std::string& name) const { return get(name).to_f32(); }

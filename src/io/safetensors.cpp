@@ -131,7 +131,8 @@ void SafeTensors::parse() {
     for (const auto& dim : *s) {
       if (!dim.is_number_unsigned()) throw Error(T + ": shape entries must be non-negative integers");
       const uint64_t n = dim.get<uint64_t>();
-      if (n != 0 && numel > (uint64_t(1) << 62) / n) throw Error(T + ": shape " + s->dump() + " is too large");
+      // numel <= 2^60 keeps numel * dtype_size (<= 8) from overflowing below.
+      if (n != 0 && numel > (uint64_t(1) << 60) / n) throw Error(T + ": shape " + s->dump() + " is too large");
       numel *= n;
       info.shape.push_back(int64_t(n));
     }
@@ -176,7 +177,15 @@ const TensorInfo& SafeTensors::info(const std::string& name) const {
 
 Tensor SafeTensors::get(const std::string& name) const {
   const TensorInfo& i = info(name);
-  return Tensor::view(i.shape, i.dtype, data_ + i.begin, mapping_);
+  const unsigned char* p = data_ + i.begin;
+  // The format does not promise alignment; kernels reading float*/int64_t* need it, so a
+  // misaligned tensor is copied into aligned storage instead of viewed.
+  if (reinterpret_cast<uintptr_t>(p) % dtype_size(i.dtype) != 0) {
+    Tensor t(i.shape, i.dtype);
+    if (t.nbytes()) std::memcpy(t.raw(), p, t.nbytes());
+    return t;
+  }
+  return Tensor::view(i.shape, i.dtype, p, mapping_);
 }
 
 void save_safetensors(const std::filesystem::path& path, const std::map<std::string, Tensor>& tensors,

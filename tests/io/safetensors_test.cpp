@@ -77,6 +77,33 @@ TEST(SafeTensors, RejectsMalformedFilesWithANamedError) {
   EXPECT_NE(error_of(file_image(overlap, 3)).find("overlaps"), std::string::npos);
   const std::string big_shape = R"({"x":{"dtype":"F64","shape":[4294967296,4294967296],"data_offsets":[0,8]}})";
   EXPECT_NE(error_of(file_image(big_shape, 8)).find("'x'"), std::string::npos);
+  // 2^61 F64 elements are 2^64 bytes: the byte count must not wrap around to 0.
+  const std::string wraps = R"({"x":{"dtype":"F64","shape":[2305843009213693952],"data_offsets":[0,0]}})";
+  EXPECT_NE(error_of(file_image(wraps, 0)).find("'x'"), std::string::npos);
+  const std::string wraps2 = R"({"x":{"dtype":"F32","shape":[4611686018427387904, 4],"data_offsets":[0,0]}})";
+  EXPECT_NE(error_of(file_image(wraps2, 0)).find("'x'"), std::string::npos);
+  EXPECT_NE(error_of(file_image(R"({"x":{"dtype":"F32","shape":[-1],"data_offsets":[0,0]}})", 0)).find("non-negative"),
+            std::string::npos);
+  EXPECT_NE(error_of(file_image(R"({"x":{"dtype":"F32","shape":[1],"data_offsets":[0,4.0]}})", 4)).find("data_offsets"),
+            std::string::npos);
+  EXPECT_NE(error_of(file_image(R"({"__metadata__":{"k":1}})", 0)).find("__metadata__"), std::string::npos);
+  EXPECT_NE(error_of(file_image(R"([1,2])", 0)).find("JSON object"), std::string::npos);
+}
+
+TEST(SafeTensors, MisalignedTensorsAreCopiedToAlignedStorage) {
+  // An F32 tensor at data offset 1 (after a U8): its view would be misaligned.
+  const std::string header =
+      R"({"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"b":{"dtype":"F32","shape":[2],"data_offsets":[1,9]}})";
+  std::string image = file_image(header + std::string((8 - header.size() % 8) % 8, ' '), 0);
+  const float values[2] = {1.5f, -2.25f};
+  image.push_back('\x07');
+  image.append(reinterpret_cast<const char*>(values), sizeof(values));
+  const SafeTensors f = SafeTensors::from_bytes(image.data(), image.size(), "misaligned.safetensors");
+  const Tensor b = f.get("b");
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(b.raw()) % alignof(float), 0u);
+  EXPECT_EQ(b.f32()[0], 1.5f);
+  EXPECT_EQ(b.f32()[1], -2.25f);
+  EXPECT_EQ(f.get("a").data<uint8_t>()[0], 7);
 }
 
 }  // namespace

@@ -25,7 +25,9 @@ std::string frame_file_name(int64_t index);
 
 struct AnimationOptions {
   double frame_duration_ms = 100;  // the notebook's GIF default; video frame rate = 1000 / this
-  int loop = 0;                    // GIF / WebP loop count, 0 = forever (GIF: the NETSCAPE2.0 value)
+  // GIF / WebP loop count, 0 = forever. GIF: written as is into NETSCAPE2.0 (as PIL does; most
+  // browsers then play loop + 1 times); WebP: the number of plays.
+  int loop = 0;
   bool ping_pong = false;          // forward then backward, without repeating the two end frames
   // Metadata (e.g. "sdwalk" -> settings JSON): PNG tEXt chunks, MP4 / WebM container tags.
   // GIF and WebP do not carry it (write the settings JSON beside them).

@@ -10,7 +10,10 @@ Image image_from_float(const Tensor& nhwc) {
   const bool batched = s.size() == 4 && s[0] == 1;
   check((batched || s.size() == 3) && s.back() == 3,
         "image: expected a float tensor [1, H, W, 3] or [H, W, 3], got " + shape_string(s));
-  const Tensor f = nhwc.dtype() == DType::F32 ? nhwc : nhwc.to_f32();
+  const DType dt = nhwc.dtype();
+  check(dt == DType::F32 || dt == DType::F16 || dt == DType::BF16 || dt == DType::F64,
+        "image: expected a floating-point tensor in [0, 1], got " + dtype_name(dt));
+  const Tensor f = dt == DType::F32 ? nhwc : nhwc.to_f32();
   Image image;
   image.height = int(s[s.size() - 3]);
   image.width = int(s[s.size() - 2]);

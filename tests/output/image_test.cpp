@@ -72,6 +72,10 @@ TEST(ImageFromFloat, AcceptsBatchedUnbatchedAndHalfPrecision) {
   EXPECT_EQ(c.rgb, d.rgb);
 }
 
+TEST(ImageFromFloat, RejectsIntegerTensors) {
+  EXPECT_THROW(image_from_float(Tensor({1, 2, 2, 3}, DType::U8)), Error);
+}
+
 TEST(ImageFromFloat, RejectsOtherShapesNamingTheShape) {
   for (const Shape& s : {Shape{2, 4, 4, 3}, Shape{4, 4, 4}, Shape{3, 4, 4}, Shape{12}}) {
     try {

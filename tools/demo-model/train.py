@@ -1,0 +1,218 @@
+#!/usr/bin/python3
+"""Trains the demo model from scratch (fixed seeds) and writes it as a diffusers folder (fp16).
+
+  OPENBLAS_NUM_THREADS=1 nice -n 10 /usr/bin/python3 tools/demo-model/train.py [--out models/demo]
+
+Phases: pictures (shapes.py) -> AutoencoderKL -> latents -> UNet2DConditionModel + CLIP text encoder
+(trained together, epsilon prediction on SD's noise schedule, 10% empty captions for classifier-free
+guidance, EMA weights) -> export + held-out self-check with the PyTorch model.
+Needs Debian's python3-torch and python3-numpy (libopenblas0 makes it ~3x faster than reference BLAS).
+"""
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import configs  # noqa: E402
+import nets  # noqa: E402
+import safetensors_io  # noqa: E402
+import shapes  # noqa: E402
+from clip_bpe import ClipBPE  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TOKENIZER_SRC = os.path.join(os.path.dirname(REPO), "shared", "fixtures", "clip_tokenizer")
+TOKENIZER_FILES = ["vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"]
+
+# The recipe (the defaults are what models/demo was trained with).
+RECIPE = dict(images=12000, vae_steps=400, vae_batch=32, vae_lr=2e-3, kl_weight=1e-4,
+              unet_steps=2000, unet_batch=32, unet_lr=1e-3, warmup=100, ema=0.999, uncond_prob=0.1,
+              p_omit=0.25, seed=0)
+
+
+def log(msg, t0=[time.time()]):  # noqa: B006 (start time of the run)
+    print(f"[{time.time() - t0[0]:7.1f}s] {msg}", flush=True)
+
+
+def lr_at(step, total, base, warmup):
+    if step < warmup:
+        return base * (step + 1) / warmup
+    return base * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup))))
+
+
+def to_pixels(images_u8):
+    return torch.from_numpy(images_u8).permute(0, 3, 1, 2).float() / 127.5 - 1
+
+
+def train_vae(images, r):
+    vae = nets.AutoencoderKL(configs.VAE)
+    opt = torch.optim.AdamW(vae.parameters(), lr=r["vae_lr"], weight_decay=0.0)
+    g = np.random.default_rng(r["seed"] + 1)
+    for step in range(r["vae_steps"]):
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, r["vae_steps"], r["vae_lr"], 20)
+        x = to_pixels(images[g.integers(len(images), size=r["vae_batch"])])
+        mean, logvar = vae.encode(x)
+        z = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
+        rec = vae.decode(z)
+        # L1 keeps the edges sharp, MSE the flat colours exact; the small KL keeps the latents tame.
+        kl = 0.5 * (mean.pow(2) + logvar.exp() - 1 - logvar).mean()
+        rec_loss = (rec - x).abs().mean() + (rec - x).pow(2).mean()
+        loss = rec_loss + r["kl_weight"] * kl
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vae.parameters(), 1.0)
+        opt.step()
+        if step % 25 == 0 or step == r["vae_steps"] - 1:
+            log(f"vae step {step}: reconstruction {rec_loss.item():.4f} kl {kl.item():.2f}")
+    return vae.eval()
+
+
+@torch.no_grad()
+def encode_all(vae, images):
+    means, logvars = [], []
+    for i in range(0, len(images), 256):
+        m, lv = vae.encode(to_pixels(images[i:i + 256]))
+        means.append(m)
+        logvars.append(lv)
+    return torch.cat(means), torch.cat(logvars)
+
+
+def alphas_cumprod():
+    """SD's scaled_linear schedule (diffusers computes it in float32)."""
+    betas = torch.linspace(0.00085 ** 0.5, 0.012 ** 0.5, 1000, dtype=torch.float32) ** 2
+    return torch.cumprod(1.0 - betas, dim=0)
+
+
+class Ema:
+    def __init__(self, modules):
+        self.params = [p for m in modules for p in m.parameters()]
+        self.shadow = [p.detach().clone() for p in self.params]
+
+    @torch.no_grad()
+    def update(self, step, decay):
+        d = min(decay, (1 + step) / (10 + step))
+        for s, p in zip(self.shadow, self.params):
+            s.mul_(d).add_(p.detach(), alpha=1 - d)
+
+    @torch.no_grad()
+    def copy_to_params(self):
+        for s, p in zip(self.shadow, self.params):
+            p.copy_(s)
+
+
+def train_unet(latent_mean, latent_logvar, attrs, scaling, tok, r):
+    unet = nets.UNet2DConditionModel(configs.UNET)
+    te = nets.ClipTextModel(configs.TEXT_ENCODER)
+    # transformers' CLIP initialisation for the embeddings
+    torch.nn.init.normal_(te.text_model.embeddings.token_embedding.weight, std=0.02)
+    torch.nn.init.normal_(te.text_model.embeddings.position_embedding.weight, std=0.01)
+    params = list(unet.parameters()) + list(te.parameters())
+    opt = torch.optim.AdamW(params, lr=r["unet_lr"], weight_decay=0.0)
+    ema = Ema([unet, te])
+    acp = alphas_cumprod()
+    g = np.random.default_rng(r["seed"] + 2)
+    cache = {}
+
+    def ids_of(text):
+        if text not in cache:
+            cache[text] = tok.encode(text)
+        return cache[text]
+
+    for step in range(r["unet_steps"]):
+        for group in opt.param_groups:
+            group["lr"] = lr_at(step, r["unet_steps"], r["unet_lr"], r["warmup"])
+        idx = g.integers(len(attrs), size=r["unet_batch"])
+        texts = ["" if g.random() < r["uncond_prob"] else shapes.random_caption(attrs[i], g, r["p_omit"]) for i in idx]
+        ids = torch.tensor([ids_of(t) for t in texts])
+        idx_t = torch.from_numpy(idx)
+        x0 = (latent_mean[idx_t] + torch.exp(0.5 * latent_logvar[idx_t]) * torch.randn_like(latent_mean[idx_t])) * scaling
+        t = torch.randint(0, 1000, (len(idx),))
+        noise = torch.randn_like(x0)
+        a = acp[t].view(-1, 1, 1, 1)
+        noisy = a.sqrt() * x0 + (1 - a).sqrt() * noise
+        loss = F.mse_loss(unet(noisy, t, te(ids)), noise)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        ema.update(step, r["ema"])
+        if step % 25 == 0 or step == r["unet_steps"] - 1:
+            log(f"unet step {step}: loss {loss.item():.4f} (distinct captions so far {len(cache)})")
+    ema.copy_to_params()
+    return unet.eval(), te.eval()
+
+
+def half_state(module):
+    return {k: v.detach().to(torch.float16) for k, v in module.state_dict().items()}
+
+
+def write_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2)
+        f.write("\n")
+
+
+def export(out, vae, unet, te, scaling, heldout):
+    for sub in ("text_encoder", "tokenizer", "unet", "vae", "scheduler"):
+        os.makedirs(os.path.join(out, sub), exist_ok=True)
+    write_json(os.path.join(out, "model_index.json"), configs.MODEL_INDEX)
+    write_json(os.path.join(out, "scheduler", "scheduler_config.json"), configs.SCHEDULER)
+    write_json(os.path.join(out, "text_encoder", "config.json"), configs.TEXT_ENCODER)
+    write_json(os.path.join(out, "unet", "config.json"), configs.UNET)
+    write_json(os.path.join(out, "vae", "config.json"), {**configs.VAE, "scaling_factor": scaling})
+    safetensors_io.save(os.path.join(out, "text_encoder", "model.safetensors"), half_state(te), {"format": "pt"})
+    safetensors_io.save(os.path.join(out, "unet", "diffusion_pytorch_model.safetensors"), half_state(unet), {"format": "pt"})
+    safetensors_io.save(os.path.join(out, "vae", "diffusion_pytorch_model.safetensors"), half_state(vae), {"format": "pt"})
+    for name in TOKENIZER_FILES:
+        shutil.copyfile(os.path.join(TOKENIZER_SRC, name), os.path.join(out, "tokenizer", name))
+    write_json(os.path.join(out, "heldout.json"), shapes.heldout_json(heldout))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=os.path.join(REPO, "models", "demo"))
+    ap.add_argument("--smoke", action="store_true", help="a few steps of everything, to check the plumbing")
+    args = ap.parse_args()
+    r = dict(RECIPE)
+    if args.smoke:
+        r.update(images=256, vae_steps=3, unet_steps=3)
+    torch.set_num_threads(1)  # the build machine is shared; one thread is also the fastest under load
+    torch.manual_seed(r["seed"])
+    t_start = time.time()
+
+    heldout = shapes.heldout_tuples()
+    images, attrs = shapes.dataset(r["images"], seed=r["seed"] + 3, exclude=heldout)
+    log(f"{len(images)} pictures, {len(set(attrs))} attribute tuples, {len(heldout)} held out")
+    t_data = time.time()
+
+    vae = train_vae(images, r)
+    mean, logvar = encode_all(vae, images)
+    sample = mean + torch.exp(0.5 * logvar) * torch.randn_like(mean)
+    scaling = float(f"{1.0 / sample.std().item():.5g}")
+    log(f"latents {tuple(mean.shape)}, scaling_factor {scaling}")
+    t_vae = time.time()
+
+    tok = ClipBPE(TOKENIZER_SRC)
+    unet, te = train_unet(mean, logvar, attrs, scaling, tok, r)
+    t_unet = time.time()
+
+    # Round-trip through fp16 so the self-check sees the shipped weights.
+    for m in (vae, unet, te):
+        m.load_state_dict({k: v.float() for k, v in half_state(m).items()})
+    export(args.out, vae, unet, te, scaling, heldout)
+    timing = {"data_s": round(t_data - t_start), "vae_s": round(t_vae - t_data), "unet_s": round(t_unet - t_vae),
+              "total_s": round(time.time() - t_start)}
+    write_json(os.path.join(args.out, "training.json"), {"recipe": r, "timing": timing, "torch": torch.__version__})
+    log(f"wrote {args.out}: {timing}")
+
+
+if __name__ == "__main__":
+    main()

@@ -11,6 +11,8 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   sdwalk::cli::add_tokenize_command(app);
   sdwalk::cli::add_info_command(app);
+  sdwalk::cli::add_generate_command(app);
+  sdwalk::cli::add_walk_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,75 @@
+#pragma once
+// StableDiffusionPipeline: text-to-image with diffusers' semantics, taking embeddings and initial
+// latents as plain values (the hook the walks use). Loading, prompt encoding, the denoising loop and
+// VAE decoding are separate calls so a walk can encode each prompt once and batch frames.
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "sdwalk/clip_text_model.hpp"
+#include "sdwalk/clip_tokenizer.hpp"
+#include "sdwalk/model_files.hpp"
+#include "sdwalk/scheduler.hpp"
+#include "sdwalk/tensor.hpp"
+#include "sdwalk/torch_generator.hpp"
+#include "sdwalk/unet_2d_condition_model.hpp"
+#include "sdwalk/autoencoder_kl.hpp"
+
+namespace sdwalk {
+
+struct LoadOptions {
+  std::filesystem::path model;          // diffusers folder or single-file checkpoint
+  std::filesystem::path tokenizer_dir;  // overrides the model's tokenizer (needed for single files)
+  std::filesystem::path config_dir;     // diffusers folder whose config.json files describe a single file
+};
+
+struct EncodedPrompt {
+  Tensor embeds;            // [1, 77, C]
+  TokenizedPrompt tokens;   // to report truncation
+};
+
+struct DenoiseOptions {
+  int num_inference_steps = 50;
+  double guidance_scale = 7.5;  // classifier-free guidance runs when > 1, as in diffusers
+};
+
+// Called after every scheduler step: (step 1..total, total, latents after the step).
+using StepCallback = std::function<void(int step, int total, const Tensor& latents)>;
+
+class StableDiffusionPipeline {
+ public:
+  static StableDiffusionPipeline load(const LoadOptions& options);
+
+  EncodedPrompt encode_prompt(const std::string& prompt) const;
+  // Scheduler by short name (lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm),
+  // or the model's own scheduler_config when name is empty.
+  std::unique_ptr<Scheduler> make_scheduler(const std::string& name) const;
+
+  // The denoising loop. cond/uncond: [B, 77, C]; latents: [B, 4, h, w] initial noise before the
+  // init_noise_sigma scaling (as diffusers' `latents=` argument). Returns the final latents.
+  // `generator` feeds ancestral/LCM noise (may be null for deterministic schedulers).
+  Tensor denoise(Scheduler& scheduler, const Tensor& cond, const Tensor& uncond, const Tensor& latents,
+                 const DenoiseOptions& options, TorchGenerator* generator, const StepCallback& on_step = {}) const;
+
+  // latents [B, 4, h, w] -> images NHWC [B, 8h, 8w, 3] in [0, 1]: clamp(vae.decode(latents / scaling) / 2 + 0.5).
+  Tensor decode(const Tensor& latents) const;
+
+  // Shape of the initial noise for a batch of `batch` images of height x width pixels.
+  Shape latent_shape(int batch, int height, int width) const;
+  // Throws Error unless height and width are positive multiples of 8.
+  static void check_image_size(int height, int width);
+
+  const ModelFiles& files() const { return *files_; }
+  const ClipTokenizer& tokenizer() const { return *tokenizer_; }
+  const UNet2DConditionModel& unet() const { return *unet_; }
+
+ private:
+  std::shared_ptr<ModelFiles> files_;
+  std::shared_ptr<ClipTokenizer> tokenizer_;
+  std::shared_ptr<ClipTextModel> text_encoder_;
+  std::shared_ptr<UNet2DConditionModel> unet_;
+  std::shared_ptr<AutoencoderKL> vae_;
+};
+
+}  // namespace sdwalk

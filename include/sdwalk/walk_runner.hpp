@@ -1,0 +1,36 @@
+#pragma once
+// Renders a walk into a run folder (settings.json + frame_000000.png ...), one frame file at a time,
+// each written atomically; a run can be resumed (only missing frames are rendered) and is turned
+// into an animation by streaming the PNG frames into a FrameSink.
+#include <filesystem>
+#include <functional>
+#include <vector>
+
+#include "sdwalk/pipeline.hpp"
+#include "sdwalk/walk.hpp"
+#include "sdwalk/walk_settings.hpp"
+
+namespace sdwalk {
+
+// The frames of the walk: prompts encoded once each, noise drawn from the seeds as the notebook draws
+// it (or read from settings.noise_file), then the mode's planner.
+std::vector<Frame> plan_walk(const StableDiffusionPipeline& pipe, const WalkSettings& settings);
+
+// Reads settings.noise_file: one tensor holding `count` noises of [channels, h, w] in any shape.
+Tensor load_noise_file(const std::filesystem::path& path, int count, const Shape& noise_shape);
+
+std::filesystem::path frame_path(const std::filesystem::path& run_dir, size_t index);
+
+struct RenderProgress {
+  std::function<void(size_t frame, size_t frames, int step, int steps)> on_step;
+};
+
+// Renders the frames whose PNG is missing from run_dir (creating it and settings.json as needed).
+// Returns how many frames were rendered now.
+size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& settings, const std::vector<Frame>& frames,
+                   const std::filesystem::path& run_dir, const RenderProgress& progress = {});
+
+// Streams run_dir's frames (count of them) into the animation settings.output (never overwriting it).
+void write_animation(const WalkSettings& settings, const std::filesystem::path& run_dir, size_t count);
+
+}  // namespace sdwalk

@@ -1,0 +1,43 @@
+#pragma once
+// Everything that defines a walk: enough to render it again, frame for frame (settings.json of a run).
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+namespace sdwalk {
+
+struct WalkSettings {
+  std::string mode;  // drift | noise | prompts | circle | keyframes
+  std::vector<std::string> prompts;
+  std::vector<std::string> negative_prompts;  // none, one for all, or one per prompt
+  std::vector<int64_t> seeds;                 // one; for keyframes one per keyframe (or one: seed + k)
+  std::vector<int> keyframe_frames;           // keyframes: frames from each keyframe to the next
+  double guidance_scale = 8;
+  int num_inference_steps = 15;
+  int num_interpolation_steps = 30;
+  int height = 512, width = 512;
+  double step_size = 0.001;
+  std::string scheduler = "lms";
+  bool seamless = false;
+  std::string embed_interp = "slerp", noise_interp = "slerp";
+  std::string noise_file;  // noise latents to use instead of drawing them
+  int batch_size = 1;      // frames per UNet batch
+  // Model
+  std::string model, tokenizer, config;
+  // Output
+  std::string output;  // animation file (or the frames folder for png)
+  std::string format;  // gif | webp | mp4 | webm | png
+  double frame_duration_ms = 100;
+  int loop = 0;
+  bool ping_pong = false;
+
+  nlohmann::json to_json() const;
+  static WalkSettings from_json(const nlohmann::json& j);
+  // Throws Error naming the setting that is wrong (before any model is loaded).
+  void validate() const;
+  // How many noises the mode uses (drift/prompts 1, noise/circle 2, keyframes one per keyframe).
+  int noise_count() const;
+};
+
+}  // namespace sdwalk

@@ -1,0 +1,92 @@
+// sdwalk generate: one text-to-image run, diffusers' StableDiffusionPipeline semantics, written as PNG.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.hpp"
+#include "cli/model_options.hpp"
+#include "cli/progress.hpp"
+#include "sdwalk/error.hpp"
+#include "sdwalk/image.hpp"
+
+namespace sdwalk::cli {
+namespace {
+
+struct GenerateArgs {
+  ModelOptions model;
+  std::string prompt, negative_prompt, scheduler, output;
+  int64_t seed = -1;
+  int steps = 50, height = 512, width = 512;
+  double guidance_scale = 7.5;
+};
+
+std::string default_png_name() {
+  char buf[64];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(buf, sizeof buf, "sdwalk-%Y%m%d-%H%M%S.png", std::localtime(&now));
+  return buf;
+}
+
+void run_generate(GenerateArgs a) {
+  // Validate everything before the (slow) model load.
+  StableDiffusionPipeline::check_image_size(a.height, a.width);
+  check(a.steps >= 1, "--steps must be at least 1, got " + std::to_string(a.steps));
+  check(std::isfinite(a.guidance_scale), "--guidance-scale must be a finite number");
+  if (!a.scheduler.empty()) {
+    const auto names = scheduler_names();
+    check(std::find(names.begin(), names.end(), a.scheduler) != names.end(),
+          "unknown scheduler '" + a.scheduler + "' (expected one of: " + CLI::detail::join(names, ", ") + ")");
+  }
+  if (a.output.empty()) a.output = default_png_name();
+  check_writable_destination(a.output);
+  const uint64_t seed = a.seed >= 0 ? uint64_t(a.seed) : random_seed();
+  std::fprintf(stderr, "seed: %llu\n", static_cast<unsigned long long>(seed));
+
+  const auto pipe = load_pipeline(a.model);
+  const auto cond = pipe.encode_prompt(a.prompt);
+  const auto uncond = pipe.encode_prompt(a.negative_prompt);
+  warn_if_truncated(cond, "prompt");
+  warn_if_truncated(uncond, "negative prompt");
+  auto scheduler = pipe.make_scheduler(a.scheduler);
+
+  TorchGenerator generator(seed);
+  const Tensor latents = generator.randn(pipe.latent_shape(1, a.height, a.width));
+  Progress progress("denoising", a.steps);
+  const Tensor final_latents = pipe.denoise(*scheduler, cond.embeds, uncond.embeds, latents,
+                                            {a.steps, a.guidance_scale}, &generator,
+                                            [&](int step, int, const Tensor&) { progress.update(step); });
+  progress.finish();
+  const Image image = image_from_float(pipe.decode(final_latents));
+
+  const nlohmann::json settings = {{"command", "generate"},       {"model", a.model.model},
+                                   {"prompt", a.prompt},          {"negative_prompt", a.negative_prompt},
+                                   {"seed", seed},                {"num_inference_steps", a.steps},
+                                   {"guidance_scale", a.guidance_scale}, {"height", a.height},
+                                   {"width", a.width},            {"scheduler", scheduler->name()},
+                                   {"sdwalk_version", SDWALK_VERSION}};
+  write_png(a.output, image, {{"sdwalk", settings.dump()}});
+  std::printf("%s\n", a.output.c_str());
+}
+
+}  // namespace
+
+void add_generate_command(CLI::App& app) {
+  auto a = std::make_shared<GenerateArgs>();
+  CLI::App* cmd = app.add_subcommand("generate", "Text to image: one picture from a prompt and a seed (PNG)");
+  add_model_options(cmd, a->model);
+  cmd->add_option("--prompt,-p", a->prompt, "What to draw")->required();
+  cmd->add_option("--negative-prompt,-n", a->negative_prompt, "What to steer away from (default: empty)");
+  cmd->add_option("--seed", a->seed, "Seed of the initial noise (default: random, printed)");
+  cmd->add_option("--steps", a->steps, "Denoising steps")->capture_default_str();
+  cmd->add_option("--guidance-scale", a->guidance_scale, "Classifier-free guidance scale")->capture_default_str();
+  cmd->add_option("--height", a->height, "Image height in pixels (multiple of 8)")->capture_default_str();
+  cmd->add_option("--width", a->width, "Image width in pixels (multiple of 8)")->capture_default_str();
+  cmd->add_option("--scheduler", a->scheduler,
+                  "lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras or lcm (default: the model's own)");
+  cmd->add_option("--output,-o", a->output, "PNG file to write (default: sdwalk-YYYYMMDD-HHMMSS.png)");
+  cmd->callback([a] { run_generate(*a); });
+}
+
+}  // namespace sdwalk::cli

@@ -1,0 +1,197 @@
+// sdwalk walk MODE: the cookbook's walks (drift, noise, prompts, circle) and keyframe walks,
+// rendered into a resumable run folder and written as GIF, WebP, MP4, WebM or PNG frames.
+#include <cstdio>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+
+#include "cli/commands.hpp"
+#include "cli/model_options.hpp"
+#include "cli/progress.hpp"
+#include "sdwalk/animation.hpp"
+#include "sdwalk/atomic_file.hpp"
+#include "sdwalk/error.hpp"
+#include "sdwalk/keyframes.hpp"
+#include "sdwalk/walk_runner.hpp"
+
+namespace sdwalk::cli {
+namespace {
+namespace fs = std::filesystem;
+
+struct WalkArgs {
+  WalkSettings s;
+  ModelOptions model;
+  std::vector<int64_t> seeds;
+  std::string save_path = "output/";
+  std::string keyframes_file, resume;
+  double fps = 0;
+};
+
+std::string timestamp_name() {
+  char buf[64];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(buf, sizeof buf, "sdwalk-%Y%m%d-%H%M%S", std::localtime(&now));
+  return buf;
+}
+
+// The run folder holds the frames and settings.json: the output itself for PNG frames, else a
+// folder beside the animation with its name minus the extension.
+fs::path run_dir_of(const WalkSettings& s) {
+  if (s.format == "png") return s.output;
+  fs::path p(s.output);
+  return p.parent_path() / p.stem();
+}
+
+void choose_output(WalkArgs& a) {
+  WalkSettings& s = a.s;
+  if (s.format.empty() && !s.output.empty()) {
+    if (auto f = format_from_extension(s.output)) s.format = extension_of(*f);
+  }
+  if (s.format.empty()) s.format = "gif";
+  format_from_name(s.format);  // validates
+  if (s.output.empty()) {
+    std::error_code ec;
+    fs::create_directories(a.save_path, ec);
+    check(fs::is_directory(a.save_path), a.save_path + ": cannot create the save folder (" + ec.message() + ")");
+    const std::string ext = s.format == "png" ? "" : "." + s.format;
+    const std::string stem = timestamp_name();
+    fs::path p = fs::path(a.save_path) / (stem + ext);
+    for (int i = 1; fs::exists(p) || fs::exists(p.parent_path() / p.stem()); ++i)
+      p = fs::path(a.save_path) / (stem + "-" + std::to_string(i) + ext);
+    s.output = p.string();
+  } else {
+    check(!fs::exists(s.output),
+          s.output + ": exists already; sdwalk never overwrites an output (use --resume for an interrupted run)");
+    const fs::path run = run_dir_of(s);
+    check(!fs::exists(run), run.string() + ": a run folder of that name exists; resume it with --resume " + run.string());
+  }
+  const fs::path out(s.output);
+  const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
+  check(fs::is_directory(dir), s.output + ": folder " + dir.string() + " does not exist");
+  s.output = fs::absolute(out).string();
+}
+
+void run_walk(WalkArgs a) {
+  WalkSettings s;
+  fs::path run_dir;
+  if (!a.resume.empty()) {
+    run_dir = a.resume;
+    std::ifstream in(run_dir / "settings.json");
+    check(bool(in), (run_dir / "settings.json").string() + ": cannot read; --resume expects a run folder");
+    nlohmann::json j;
+    try {
+      in >> j;
+    } catch (const nlohmann::json::exception& e) {
+      throw Error((run_dir / "settings.json").string() + ": not valid JSON (" + e.what() + ")");
+    }
+    s = WalkSettings::from_json(j);
+  } else {
+    if (!a.keyframes_file.empty()) {
+      check(a.s.mode == "keyframes", "--keyframes FILE is for the keyframes mode");
+      const auto keys = read_keyframes_file(a.keyframes_file);
+      check(a.s.prompts.empty(), "give keyframes either with --keyframes FILE or with --prompt flags, not both");
+      check(a.s.negative_prompts.size() <= 1, "with --keyframes FILE, give at most one --negative-prompt (the default)");
+      const std::string default_negative = a.s.negative_prompts.empty() ? "" : a.s.negative_prompts[0];
+      a.s.negative_prompts.clear();
+      for (size_t i = 0; i < keys.size(); ++i) {
+        const KeyframeSpec& k = keys[i];
+        a.s.prompts.push_back(k.prompt);
+        a.s.negative_prompts.push_back(k.negative_prompt.value_or(default_negative));
+        if (k.seed) a.seeds.push_back(*k.seed);
+        a.s.keyframe_frames.push_back(k.frames.value_or(a.s.num_interpolation_steps));
+      }
+      check(a.seeds.empty() || a.seeds.size() == keys.size(),
+            a.keyframes_file + ": give a seed in every keyframe or in none");
+      a.s.keyframe_frames.pop_back();  // the last keyframe has no transition after it
+    }
+    if (a.seeds.empty()) {
+      a.seeds.push_back(int64_t(random_seed()));
+      std::fprintf(stderr, "seed: %lld\n", static_cast<long long>(a.seeds[0]));
+    }
+    a.s.seeds = a.seeds;
+    if (a.fps > 0) a.s.frame_duration_ms = 1000.0 / a.fps;
+    a.s.model = a.model.model;
+    a.s.tokenizer = a.model.tokenizer;
+    a.s.config = a.model.config;
+    if (!a.s.noise_file.empty()) a.s.noise_file = fs::absolute(a.s.noise_file).string();
+    a.s.validate();
+    choose_output(a);
+    s = a.s;
+    run_dir = run_dir_of(s);
+  }
+
+  ModelOptions model{s.model, s.tokenizer, s.config, a.model.threads};
+  const auto pipe = load_pipeline(model);
+  const std::vector<Frame> frames = plan_walk(pipe, s);
+  std::fprintf(stderr, "walk %s: %zu frames of %dx%d, %d steps each\n", s.mode.c_str(), frames.size(), s.width,
+               s.height, s.num_inference_steps);
+
+  Progress progress("rendering", int(frames.size()) * s.num_inference_steps);
+  int done = 0;
+  const size_t rendered = render_walk(pipe, s, frames, run_dir, {[&](size_t, size_t, int, int) { progress.update(++done); }});
+  progress.finish();
+  if (rendered < frames.size())
+    std::fprintf(stderr, "%zu of %zu frames were already rendered\n", frames.size() - rendered, frames.size());
+  if (!fs::exists(s.output) || s.format == "png") {
+    write_animation(s, run_dir, frames.size());
+    if (s.format != "png") {
+      // The settings beside the animation, so the run can be repeated.
+      const fs::path json = fs::path(s.output).replace_extension(".json");
+      if (!fs::exists(json)) {
+        AtomicFile f(json);
+        const std::string text = s.to_json().dump(2) + "\n";
+        f.write(text.data(), text.size());
+        f.commit();
+      }
+    }
+  }
+  std::printf("%s\n", s.output.c_str());
+}
+
+}  // namespace
+
+void add_walk_command(CLI::App& app) {
+  auto a = std::make_shared<WalkArgs>();
+  WalkSettings& s = a->s;
+  CLI::App* cmd = app.add_subcommand("walk", "Render an interpolation walk as an animation");
+  cmd->add_option("mode", s.mode,
+                  "drift (notebook example 1), noise (2), prompts (3), circle (4) or keyframes")
+      ->check(CLI::IsMember({"drift", "noise", "prompts", "circle", "keyframes"}));
+  add_model_options(cmd, a->model);
+  cmd->add_option("--prompt,-p", s.prompts, "Prompt (repeat for prompts/keyframes walks)");
+  cmd->add_option("--negative-prompt,-n", s.negative_prompts, "Negative prompt: one for all, or one per prompt");
+  cmd->add_option("--seed", a->seeds, "Seed of the noise (default: random, printed); keyframes: one per keyframe");
+  cmd->add_option("--guidance-scale", s.guidance_scale, "Classifier-free guidance scale")->capture_default_str();
+  cmd->add_option("--num-inference-steps", s.num_inference_steps, "Denoising steps per frame")->capture_default_str();
+  cmd->add_option("--num-interpolation-steps", s.num_interpolation_steps, "Frames per walk segment")
+      ->capture_default_str();
+  cmd->add_option("--height", s.height, "Frame height in pixels (multiple of 8)")->capture_default_str();
+  cmd->add_option("--width", s.width, "Frame width in pixels (multiple of 8)")->capture_default_str();
+  cmd->add_option("--step-size", s.step_size, "drift: added to every embedding element per frame")->capture_default_str();
+  cmd->add_option("--scheduler", s.scheduler, "lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras or lcm")
+      ->capture_default_str()
+      ->check(CLI::IsMember(scheduler_names()));
+  cmd->add_option("--save-path", a->save_path, "Folder for the default output name")->capture_default_str();
+  cmd->add_option("--output,-o", s.output, "Animation file, or the frames folder for --format png");
+  cmd->add_option("--format", s.format, "gif, webp, mp4, webm or png (default: from --output, else gif)")
+      ->check(CLI::IsMember({"gif", "webp", "mp4", "webm", "png"}));
+  cmd->add_option("--batch-size", s.batch_size, "Frames per UNet batch")->capture_default_str();
+  cmd->add_option("--noise", s.noise_file, "Safetensors file with the noise latents to use instead of drawing them");
+  cmd->add_flag("--seamless", s.seamless, "Drop the frames the notebook renders twice (chain junctions, loop end)");
+  cmd->add_option("--embed-interp", s.embed_interp, "keyframes: slerp or lerp for embeddings")->capture_default_str();
+  cmd->add_option("--noise-interp", s.noise_interp, "keyframes: slerp or lerp for noises")->capture_default_str();
+  cmd->add_option("--frames", s.keyframe_frames, "keyframes: frames from each keyframe to the next");
+  cmd->add_option("--keyframes", a->keyframes_file, "keyframes: JSON file [{prompt, negative_prompt, seed, frames}]");
+  cmd->add_option("--frame-duration", s.frame_duration_ms, "Milliseconds per frame")->capture_default_str();
+  cmd->add_option("--fps", a->fps, "Frames per second (instead of --frame-duration)");
+  cmd->add_option("--loop", s.loop, "Loop count for GIF/WebP (0: forever)")->capture_default_str();
+  cmd->add_flag("--ping-pong", s.ping_pong, "Play forward then backward");
+  cmd->add_option("--resume", a->resume, "Finish an interrupted run from its run folder");
+  cmd->callback([a] {
+    if (a->resume.empty())
+      check(!a->s.mode.empty(), "walk: give a MODE (drift, noise, prompts, circle, keyframes) or --resume DIR");
+    run_walk(*a);
+  });
+}
+
+}  // namespace sdwalk::cli

@@ -1,0 +1,49 @@
+#include "cli/model_options.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <random>
+
+#include "sdwalk/error.hpp"
+#include "sdwalk/ops.hpp"
+
+namespace sdwalk::cli {
+
+void add_model_options(CLI::App* cmd, ModelOptions& o) {
+  cmd->add_option("--model", o.model, "Diffusers folder or single-file .safetensors checkpoint (SD 1.x)");
+  cmd->add_option("--tokenizer", o.tokenizer, "Folder with the CLIP vocab.json and merges.txt (single-file checkpoints)");
+  cmd->add_option("--config", o.config, "Diffusers folder whose config.json files describe a single-file checkpoint");
+  cmd->add_option("--threads", o.threads, "CPU threads (0: all cores)")->check(CLI::NonNegativeNumber);
+}
+
+StableDiffusionPipeline load_pipeline(const ModelOptions& o) {
+  check(!o.model.empty(), "no model given: pass --model DIR|FILE (a diffusers folder or an SD 1.x .safetensors checkpoint)");
+  ops::set_threads(o.threads);
+  std::fprintf(stderr, "loading %s\n", o.model.c_str());
+  return StableDiffusionPipeline::load({o.model, o.tokenizer, o.config});
+}
+
+uint64_t random_seed() {
+  std::random_device rd;
+  return (uint64_t(rd()) << 32 | rd()) % 4294967296ull;
+}
+
+void check_writable_destination(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path p(path);
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  check(fs::is_directory(dir), path + ": folder " + dir.string() + " does not exist");
+  check(::access(dir.c_str(), W_OK) == 0, path + ": folder " + dir.string() + " is not writable");
+  check(!fs::is_directory(p), path + ": is a folder, expected a file name");
+}
+
+void warn_if_truncated(const EncodedPrompt& prompt, const std::string& which) {
+  if (!prompt.tokens.truncated) return;
+  std::fprintf(stderr, "warning: %s is %zu tokens, truncated to %zu; removed: \"%s\"\n", which.c_str(),
+               prompt.tokens.untruncated_ids.size(), prompt.tokens.input_ids.size(),
+               prompt.tokens.removed_text.c_str());
+}
+
+}  // namespace sdwalk::cli

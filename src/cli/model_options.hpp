@@ -1,0 +1,28 @@
+#pragma once
+// Flags shared by the commands that load a model: --model, --tokenizer, --config, --threads.
+#include <CLI/CLI.hpp>
+#include <cstdint>
+#include <string>
+
+#include "sdwalk/pipeline.hpp"
+
+namespace sdwalk::cli {
+
+struct ModelOptions {
+  std::string model;
+  std::string tokenizer;
+  std::string config;
+  int threads = 0;  // 0: all cores
+};
+
+void add_model_options(CLI::App* cmd, ModelOptions& options);
+// Sets the thread count, loads the model (with a one-line notice on stderr) and returns the pipeline.
+StableDiffusionPipeline load_pipeline(const ModelOptions& options);
+// A fresh random seed for runs without --seed (printed by the caller so the run can be repeated).
+uint64_t random_seed();
+// Throws Error unless `path`'s folder exists and is writable (checked before any long work).
+void check_writable_destination(const std::string& path);
+// "warning: ..." on stderr when the tokenizer cut the prompt (diffusers warns the same way).
+void warn_if_truncated(const EncodedPrompt& prompt, const std::string& which);
+
+}  // namespace sdwalk::cli

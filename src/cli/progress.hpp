@@ -1,0 +1,25 @@
+#pragma once
+// Progress on stderr for long work: a redrawn bar with s/step and ETA on a terminal,
+// plain lines (one per step) when stderr is a file or pipe.
+#include <chrono>
+#include <string>
+
+namespace sdwalk::cli {
+
+class Progress {
+ public:
+  Progress(std::string label, int total);
+  void update(int done);  // done in 1..total
+  void finish();          // ends the terminal line
+
+ private:
+  std::string label_;
+  int total_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_;
+  bool finished_ = false;
+};
+
+std::string format_seconds(double s);  // "4.2 s", "3 min 05 s"
+
+}  // namespace sdwalk::cli

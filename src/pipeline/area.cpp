@@ -1,1 +1,0 @@
-// area: pipeline (sources land here)

@@ -1,0 +1,117 @@
+#include "sdwalk/pipeline.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "sdwalk/error.hpp"
+#include "sdwalk/ops.hpp"
+
+namespace sdwalk {
+
+StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options) {
+  StableDiffusionPipeline p;
+  p.files_ = std::make_shared<ModelFiles>(load_model_files(options.model, options.tokenizer_dir, options.config_dir));
+  const ModelFiles& f = *p.files_;
+  check(!f.tokenizer_dir.empty(),
+        options.model.string() + ": no tokenizer found; pass --tokenizer DIR (a folder with vocab.json and merges.txt)");
+  check_finite(f.text_encoder);
+  check_finite(f.unet);
+  check_finite(f.vae);
+  p.tokenizer_ = std::make_shared<ClipTokenizer>(ClipTokenizer::load(f.tokenizer_dir));
+  p.text_encoder_ = std::make_shared<ClipTextModel>(f.text_encoder_config, f.text_encoder);
+  p.unet_ = std::make_shared<UNet2DConditionModel>(f.unet_config, f.unet);
+  p.vae_ = std::make_shared<AutoencoderKL>(f.vae_config, f.vae);
+  return p;
+}
+
+EncodedPrompt StableDiffusionPipeline::encode_prompt(const std::string& prompt) const {
+  EncodedPrompt out;
+  out.tokens = tokenizer_->encode(prompt);
+  out.embeds = text_encoder_->encode({out.tokens.input_ids});
+  return out;
+}
+
+std::unique_ptr<Scheduler> StableDiffusionPipeline::make_scheduler(const std::string& name) const {
+  if (name.empty()) return make_scheduler_from_config(files_->scheduler_config);
+  return sdwalk::make_scheduler(name, files_->scheduler_config);
+}
+
+void StableDiffusionPipeline::check_image_size(int height, int width) {
+  check(height > 0 && height % 8 == 0,
+        "height " + std::to_string(height) + " must be a positive multiple of 8");
+  check(width > 0 && width % 8 == 0, "width " + std::to_string(width) + " must be a positive multiple of 8");
+}
+
+Shape StableDiffusionPipeline::latent_shape(int batch, int height, int width) const {
+  check_image_size(height, width);
+  const int64_t channels = unet_->config().value("in_channels", 4);
+  return {batch, channels, height / 8, width / 8};
+}
+
+namespace {
+
+Tensor scaled(const Tensor& x, float s) {
+  Tensor out = x.clone();
+  float* p = out.f32();
+  for (int64_t i = 0; i < out.numel(); ++i) p[i] *= s;
+  return out;
+}
+
+// Division, not multiplication by the reciprocal: the same rounding as diffusers' latents / scaling_factor.
+Tensor divided(const Tensor& x, float s) {
+  Tensor out = x.clone();
+  float* p = out.f32();
+  for (int64_t i = 0; i < out.numel(); ++i) p[i] /= s;
+  return out;
+}
+
+// eps_uncond + g * (eps_text - eps_uncond), computed as diffusers does in float32.
+Tensor guide(const Tensor& eps, int64_t batch, float g) {
+  const Tensor u = eps.slice0(0, batch), c = eps.slice0(batch, 2 * batch);
+  Tensor out(u.shape());
+  const float* pu = u.f32();
+  const float* pc = c.f32();
+  float* q = out.f32();
+  for (int64_t i = 0; i < out.numel(); ++i) q[i] = pu[i] + g * (pc[i] - pu[i]);
+  return out;
+}
+
+}  // namespace
+
+Tensor StableDiffusionPipeline::denoise(Scheduler& scheduler, const Tensor& cond, const Tensor& uncond,
+                                        const Tensor& latents, const DenoiseOptions& options,
+                                        TorchGenerator* generator, const StepCallback& on_step) const {
+  check(options.num_inference_steps >= 1,
+        "num_inference_steps must be at least 1, got " + std::to_string(options.num_inference_steps));
+  check(std::isfinite(options.guidance_scale), "guidance scale must be a finite number");
+  const int64_t batch = latents.dim(0);
+  check(cond.ndim() == 3 && cond.dim(0) == batch && uncond.shape() == cond.shape(),
+        "embeddings " + shape_string(cond.shape()) + " / " + shape_string(uncond.shape()) +
+            " do not match a batch of " + std::to_string(batch) + " latents");
+  const bool cfg = options.guidance_scale > 1.0;
+  const Tensor context = cfg ? cat0({uncond.to_f32(), cond.to_f32()}) : cond.to_f32();
+
+  scheduler.set_timesteps(options.num_inference_steps);
+  Tensor x = scaled(latents.to_f32(), scheduler.init_noise_sigma());
+  const auto& timesteps = scheduler.timesteps();
+  const int total = int(timesteps.size());
+  for (int i = 0; i < total; ++i) {
+    const double t = timesteps[size_t(i)];
+    const Tensor model_in = scheduler.scale_model_input(cfg ? cat0({x, x}) : x, t);
+    const Tensor eps = unet_->forward(model_in, t, context);
+    const Tensor guided = cfg ? guide(eps, batch, float(options.guidance_scale)) : eps;
+    x = scheduler.step(guided, t, x, generator);
+    if (on_step) on_step(i + 1, total, x);
+  }
+  return x;
+}
+
+Tensor StableDiffusionPipeline::decode(const Tensor& latents) const {
+  const Tensor image = vae_->decode(divided(latents.to_f32(), vae_->scaling_factor()));
+  Tensor nhwc = ops::nchw_to_nhwc(image);
+  float* p = nhwc.f32();
+  for (int64_t i = 0; i < nhwc.numel(); ++i) p[i] = std::clamp(p[i] / 2.0f + 0.5f, 0.0f, 1.0f);
+  return nhwc;
+}
+
+}  // namespace sdwalk

@@ -1,0 +1,163 @@
+#include "sdwalk/walk_runner.hpp"
+
+#include <cstdio>
+#include <map>
+
+#include "sdwalk/animation.hpp"
+#include "sdwalk/atomic_file.hpp"
+#include "sdwalk/error.hpp"
+#include "sdwalk/image.hpp"
+#include "sdwalk/safetensors.hpp"
+
+namespace sdwalk {
+namespace fs = std::filesystem;
+
+Tensor load_noise_file(const fs::path& path, int count, const Shape& noise_shape) {
+  const SafeTensors file = SafeTensors::open(path);
+  check(file.names().size() == 1, path.string() + ": expected exactly one tensor (the noise latents), found " +
+                                      std::to_string(file.names().size()));
+  const Tensor t = file.get(file.names()[0]);
+  Shape shape = noise_shape;
+  shape.insert(shape.begin(), count);
+  check(t.numel() == shape_numel(shape),
+        path.string() + ": tensor '" + file.names()[0] + "' " + shape_string(t.shape()) + " has " +
+            std::to_string(t.numel()) + " elements; this walk needs " + std::to_string(count) + " noise(s) of " +
+            shape_string(noise_shape) + " = " + std::to_string(shape_numel(shape)));
+  return t.to_f32().reshape(shape);
+}
+
+std::vector<Frame> plan_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s) {
+  s.validate();
+  std::map<std::string, Tensor> cache;  // each distinct prompt is encoded once
+  auto embed = [&](const std::string& prompt) {
+    auto it = cache.find(prompt);
+    if (it == cache.end()) it = cache.emplace(prompt, pipe.encode_prompt(prompt).embeds).first;
+    return it->second;
+  };
+  auto negative = [&](size_t i) -> std::string {
+    if (s.negative_prompts.empty()) return "";
+    return s.negative_prompts.size() == 1 ? s.negative_prompts[0] : s.negative_prompts[i];
+  };
+  const Shape one = pipe.latent_shape(1, s.height, s.width);
+  const Shape single(one.begin() + 1, one.end());  // [4, h, w]
+  auto noise_shape = [&](std::initializer_list<int64_t> lead) {
+    Shape out(lead);
+    out.insert(out.end(), single.begin(), single.end());
+    return out;
+  };
+  const int n = s.num_interpolation_steps;
+  const int k = s.noise_count();
+  Tensor noise;
+  if (!s.noise_file.empty()) noise = load_noise_file(s.noise_file, k, single);
+
+  if (s.mode == "drift" || s.mode == "noise" || s.mode == "circle") {
+    const Tensor cond = embed(s.prompts[0]), uncond = embed(negative(0));
+    if (s.mode == "drift") {
+      const Tensor x = noise.defined() ? noise : TorchGenerator(uint64_t(s.seeds[0])).randn(one);
+      return plan_drift(cond, uncond, x.reshape(one), n, s.step_size);
+    }
+    if (s.mode == "noise") {
+      const Shape shape = noise_shape({2});
+      const Tensor x = noise.defined() ? noise : TorchGenerator(uint64_t(s.seeds[0])).randn(shape);
+      return plan_noise(cond, uncond, x.reshape(shape), n);
+    }
+    const Shape shape = noise_shape({2, 1});
+    const Tensor x = noise.defined() ? noise : TorchGenerator(uint64_t(s.seeds[0])).randn(shape);
+    return plan_circle(cond, uncond, x.reshape(shape), n, s.seamless);
+  }
+  std::vector<Tensor> conds, unconds;
+  for (size_t i = 0; i < s.prompts.size(); ++i) {
+    conds.push_back(embed(s.prompts[i]));
+    unconds.push_back(embed(negative(i)));
+  }
+  if (s.mode == "prompts") {
+    const Tensor x = noise.defined() ? noise : TorchGenerator(uint64_t(s.seeds[0])).randn(one);
+    return plan_prompts(conds, unconds, x.reshape(one), n, s.seamless);
+  }
+  std::vector<Keyframe> keys;
+  for (size_t i = 0; i < s.prompts.size(); ++i) {
+    const int64_t seed = s.seeds.size() == 1 ? s.seeds[0] + int64_t(i) : s.seeds[i];
+    const Tensor x = noise.defined() ? noise.slice0(int64_t(i), int64_t(i) + 1).clone()
+                                     : TorchGenerator(uint64_t(seed)).randn(one);
+    const int frames = i + 1 < s.prompts.size() ? (s.keyframe_frames.empty() ? n : s.keyframe_frames[i]) : 0;
+    keys.push_back({conds[i], unconds[i], x.reshape(one), seed, frames});
+  }
+  return plan_keyframes(keys, s.embed_interp == "lerp" ? Interp::Lerp : Interp::Slerp,
+                        s.noise_interp == "lerp" ? Interp::Lerp : Interp::Slerp, s.seamless);
+}
+
+fs::path frame_path(const fs::path& run_dir, size_t index) {
+  return run_dir / frame_file_name(int64_t(index));
+}
+
+namespace {
+
+void write_text_file(const fs::path& path, const std::string& text) {
+  AtomicFile f(path);
+  f.write(text.data(), text.size());
+  f.commit();
+}
+
+}  // namespace
+
+size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, const std::vector<Frame>& frames,
+                   const fs::path& run_dir, const RenderProgress& progress) {
+  std::error_code ec;
+  fs::create_directories(run_dir, ec);
+  check(fs::is_directory(run_dir), run_dir.string() + ": cannot create the run folder (" + ec.message() + ")");
+  const nlohmann::json settings = s.to_json();
+  if (!fs::exists(run_dir / "settings.json")) write_text_file(run_dir / "settings.json", settings.dump(2) + "\n");
+
+  std::vector<size_t> missing;
+  for (size_t i = 0; i < frames.size(); ++i)
+    if (!fs::exists(frame_path(run_dir, i))) missing.push_back(i);
+
+  DenoiseOptions options{s.num_inference_steps, s.guidance_scale};
+  for (size_t b = 0; b < missing.size(); b += size_t(s.batch_size)) {
+    const size_t e = std::min(missing.size(), b + size_t(s.batch_size));
+    std::vector<Tensor> cond, uncond, latents;
+    for (size_t j = b; j < e; ++j) {
+      const Frame& f = frames[missing[j]];
+      cond.push_back(f.cond);
+      uncond.push_back(f.uncond);
+      latents.push_back(f.latents);
+    }
+    auto scheduler = pipe.make_scheduler(s.scheduler);
+    // Ancestral schedulers draw per-step noise; one stream per batch from the walk's seed keeps
+    // a frame's picture independent of what else was rendered before it (resume gives the same frames).
+    TorchGenerator generator(uint64_t(s.seeds[0]));
+    const Tensor final_latents =
+        pipe.denoise(*scheduler, cat0(cond), cat0(uncond), cat0(latents), options, &generator,
+                     [&](int step, int steps, const Tensor&) {
+                       if (progress.on_step) progress.on_step(missing[b], frames.size(), step, steps);
+                     });
+    const Tensor images = pipe.decode(final_latents);
+    for (size_t j = b; j < e; ++j) {
+      const size_t index = missing[j];
+      nlohmann::json meta = settings;
+      meta["frame"] = index;
+      meta["t"] = frames[index].t;
+      meta["frame_seed"] = frames[index].seed >= 0 ? frames[index].seed : s.seeds[0];
+      const Image image = image_from_float(images.slice0(int64_t(j - b), int64_t(j - b) + 1));
+      write_png(frame_path(run_dir, index), image, {{"sdwalk", meta.dump()}});
+    }
+  }
+  return missing.size();
+}
+
+void write_animation(const WalkSettings& s, const fs::path& run_dir, size_t count) {
+  const AnimationFormat format = format_from_name(s.format);
+  if (format == AnimationFormat::PngFrames) return;  // the run folder is the output
+  check(!fs::exists(s.output), s.output + ": exists already; sdwalk never overwrites an output");
+  AnimationOptions options;
+  options.frame_duration_ms = s.frame_duration_ms;
+  options.loop = s.loop;
+  options.ping_pong = s.ping_pong;
+  options.text["sdwalk"] = s.to_json().dump();
+  options.no_clobber = true;
+  auto sink = make_frame_sink(format, s.output, options);
+  for (size_t i = 0; i < count; ++i) sink->add(read_png(frame_path(run_dir, i)));
+  sink->finish();
+}
+
+}  // namespace sdwalk

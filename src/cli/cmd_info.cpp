@@ -100,12 +100,12 @@ void print_text(const ModelFiles& m) {
               value(v, "block_out_channels").c_str(), value(v, "latent_channels").c_str(),
               value(v, "scaling_factor").c_str());
   std::printf("scheduler:     %s\n", value(m.scheduler_config, "_class_name").c_str());
-  if (m.layout == ModelLayout::LdmSingleFile && m.config_source.rfind("inferred", 0) == 0)
-    std::printf("note:          attention heads, norm groups, scaling_factor and the scheduler are SD 1.5's values "
-                "(tensor shapes cannot tell them); pass --config DIR for other models\n");
   std::printf("total:         %zu tensors, %s parameters, all finite\n",
               m.text_encoder.size() + m.unet.size() + m.vae.size(),
               thousands(m.text_encoder.parameter_count() + m.unet.parameter_count() + m.vae.parameter_count()).c_str());
+  if (m.layout == ModelLayout::LdmSingleFile && m.config_source.rfind("inferred", 0) == 0)
+    std::printf("note:          attention heads, norm groups, scaling_factor and the scheduler are SD 1.5's values "
+                "(tensor shapes cannot tell them); pass --config DIR for other models\n");
 }
 
 }  // namespace

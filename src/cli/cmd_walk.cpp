@@ -168,9 +168,9 @@ void add_walk_command(CLI::App& app) {
   cmd->add_option("--height", s.height, "Frame height in pixels (multiple of 8)")->capture_default_str();
   cmd->add_option("--width", s.width, "Frame width in pixels (multiple of 8)")->capture_default_str();
   cmd->add_option("--step-size", s.step_size, "drift: added to every embedding element per frame")->capture_default_str();
-  cmd->add_option("--scheduler", s.scheduler, "lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras or lcm")
-      ->capture_default_str()
-      ->check(CLI::IsMember(scheduler_names()));
+  cmd->add_option("--scheduler", s.scheduler,
+                  "lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm or a diffusers class name")
+      ->capture_default_str();
   cmd->add_option("--save-path", a->save_path, "Folder for the default output name")->capture_default_str();
   cmd->add_option("--output,-o", s.output, "Animation file, or the frames folder for --format png");
   cmd->add_option("--format", s.format, "gif, webp, mp4, webm or png (default: from --output, else gif)")

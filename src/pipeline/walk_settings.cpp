@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "sdwalk/error.hpp"
+#include "sdwalk/scheduler.hpp"
 
 namespace sdwalk {
 
@@ -102,6 +103,7 @@ void WalkSettings::validate() const {
   check(embed_interp == "slerp" || embed_interp == "lerp", "--embed-interp must be slerp or lerp");
   check(noise_interp == "slerp" || noise_interp == "lerp", "--noise-interp must be slerp or lerp");
   check(!seeds.empty(), "walk " + mode + ": no seed");
+  make_scheduler(scheduler, nlohmann::json::object());  // throws "unknown scheduler ..." with the known names
   if (mode == "keyframes") {
     check(seeds.size() == 1 || seeds.size() == prompts.size(),
           "keyframes: give one --seed (keyframe k uses seed + k) or one per prompt, got " + std::to_string(seeds.size()));

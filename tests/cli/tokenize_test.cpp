@@ -7,6 +7,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/cli_runner.hpp"
 #include "common/fixtures.hpp"
 
 namespace sdwalk {
@@ -14,38 +15,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-struct RunResult {
-  int status = -1;
-  std::string out, err;
-};
-
-RunResult run_sdwalk(const std::string& args) {
-  const fs::path err_path = fs::temp_directory_path() / "sdwalk_cli_tokenize.stderr";
-  const std::string cmd = shell_quote(test::sdwalk_binary().string()) + " " + args + " 2>" + shell_quote(err_path.string());
-  RunResult r;
-  FILE* p = popen(cmd.c_str(), "r");
-  if (!p) return r;
-  char buf[4096];
-  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
-  r.status = pclose(p);
-  std::ostringstream err;
-  err << std::ifstream(err_path).rdbuf();
-  r.err = err.str();
-  return r;
-}
-
-std::string last_line(const std::string& s) {
-  std::string t = s;
-  while (!t.empty() && t.back() == '\n') t.pop_back();
-  const size_t nl = t.rfind('\n');
-  return nl == std::string::npos ? t : t.substr(nl + 1);
-}
+using test::last_line;
+using test::RunResult;
+using test::run_sdwalk;
+using test::shell_quote;
 
 class TokenizeCli : public ::testing::Test {
  protected:

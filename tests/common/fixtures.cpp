@@ -39,4 +39,9 @@ std::filesystem::path sdwalk_binary() {
   return std::filesystem::path(SDWALK_BINARY_DIR_FOR_COMMON) / "sdwalk";
 }
 
+std::filesystem::path demo_model_dir() {
+  if (const char* env = std::getenv("SDWALK_DEMO_MODEL"); env && *env) return env;
+  return std::filesystem::path(SDWALK_SOURCE_DIR) / "models" / "demo";
+}
+
 }  // namespace sdwalk::test

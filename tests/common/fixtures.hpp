@@ -23,6 +23,8 @@ std::vector<std::filesystem::path> fixture_files(const std::string& dir, const s
 nlohmann::json metadata_json(const SafeTensors& file, const std::string& key);
 // The build's sdwalk executable.
 std::filesystem::path sdwalk_binary();
+// The shipped demo model: $SDWALK_DEMO_MODEL, else <repo>/models/demo (not checked for existence).
+std::filesystem::path demo_model_dir();
 
 }  // namespace sdwalk::test
 

@@ -1,0 +1,49 @@
+#include "common/cli_runner.hpp"
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "common/fixtures.hpp"
+
+namespace sdwalk::test {
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+RunResult run_sdwalk(const std::string& args) {
+  // A unique stderr file: ctest runs test processes in parallel.
+  std::string err_path = (std::filesystem::temp_directory_path() / "sdwalk_cli_stderr_XXXXXX").string();
+  const int fd = ::mkstemp(err_path.data());
+  if (fd >= 0) ::close(fd);
+  const std::string cmd = shell_quote(sdwalk_binary().string()) + " " + args + " 2>" + shell_quote(err_path);
+  RunResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+  const int status = pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::ostringstream err;
+  err << std::ifstream(err_path).rdbuf();
+  r.err = err.str();
+  std::filesystem::remove(err_path);
+  return r;
+}
+
+std::string last_line(const std::string& s) {
+  std::string t = s;
+  while (!t.empty() && t.back() == '\n') t.pop_back();
+  const size_t nl = t.rfind('\n');
+  return nl == std::string::npos ? t : t.substr(nl + 1);
+}
+
+}  // namespace sdwalk::test

@@ -1,0 +1,17 @@
+#pragma once
+// Runs the built sdwalk binary as a user would, capturing exit status, stdout and stderr.
+#include <string>
+
+namespace sdwalk::test {
+
+struct RunResult {
+  int status = -1;  // exit code (WEXITSTATUS), -1 when it did not exit normally
+  std::string out, err;
+};
+
+std::string shell_quote(const std::string& s);
+// `args` is appended to the binary's path as shell words (quote them with shell_quote).
+RunResult run_sdwalk(const std::string& args);
+std::string last_line(const std::string& s);
+
+}  // namespace sdwalk::test

@@ -1,0 +1,71 @@
+// The cookbook's walks rendered through the library: plan_walk (prompts encoded by sdwalk, the
+// stored noise given as a --noise file) + the pipeline reproduce the notebook's frames.
+#include <gtest/gtest.h>
+
+#include "common/compare.hpp"
+#include "common/fixtures.hpp"
+#include "common/walk_fixture.hpp"
+#include "sdwalk/walk_runner.hpp"
+
+namespace sdwalk {
+namespace {
+
+const StableDiffusionPipeline& fixture_pipeline() {
+  static const StableDiffusionPipeline p = StableDiffusionPipeline::load({test::fixture("mini-sd15"), {}, {}});
+  return p;
+}
+
+WalkSettings settings_of(const test::WalkFixture& w, const std::filesystem::path& noise_file) {
+  WalkSettings s;
+  s.mode = w.mode;
+  s.prompts = w.prompts;
+  s.negative_prompts = w.negative_prompts;
+  s.seeds = {w.seed};
+  s.height = w.height;
+  s.width = w.width;
+  s.num_inference_steps = w.num_inference_steps;
+  s.num_interpolation_steps = w.num_interpolation_steps;
+  s.guidance_scale = w.guidance_scale;
+  if (w.step_size) s.step_size = w.step_size;
+  s.scheduler = w.scheduler_class;
+  s.noise_file = noise_file.string();
+  s.format = "png";
+  return s;
+}
+
+TEST(WalkRender, EveryCookbookWalkReproducesTheNotebooksFrames) {
+  const auto files = test::walk_fixture_files();
+  if (files.empty()) GTEST_SKIP() << "no walk fixtures in " << test::fixture("expected/interpolation");
+  SDWALK_REQUIRE_FIXTURE(test::fixture("mini-sd15"));
+  const auto& pipe = fixture_pipeline();
+  for (const auto& path : files) {
+    const test::WalkFixture w = test::read_walk_fixture(path);
+    ASSERT_FALSE(w.mode.empty()) << path;
+    // The walk's scheduler is built on the model's config: the notebook's keyword arguments must agree with it.
+    for (const auto& [key, value] : w.scheduler_kwargs.items())
+      if (pipe.files().scheduler_config.contains(key))
+        EXPECT_EQ(pipe.files().scheduler_config[key], value) << path << ": scheduler " << key;
+
+    const auto noise_file = std::filesystem::temp_directory_path() / ("sdwalk_noise_" + path.stem().string() + ".safetensors");
+    save_safetensors(noise_file, {{"noise", w.noise}});
+    const WalkSettings s = settings_of(w, noise_file);
+    const std::vector<Frame> frames = plan_walk(pipe, s);
+    ASSERT_EQ(int64_t(frames.size()), w.frames.dim(0)) << path;
+
+    double worst = 0;
+    for (size_t i = 0; i < frames.size(); ++i) {
+      auto scheduler = pipe.make_scheduler(s.scheduler);
+      const Tensor latents = pipe.denoise(*scheduler, frames[i].cond, frames[i].uncond, frames[i].latents,
+                                          {s.num_inference_steps, s.guidance_scale}, nullptr);
+      const auto d = test::compare(pipe.decode(latents), w.frames.slice0(int64_t(i), int64_t(i) + 1));
+      EXPECT_LE(d.max_abs, 2e-3) << path.filename() << " frame " << i << ": " << d.str();
+      worst = std::max(worst, d.max_abs);
+    }
+    std::printf("[ %s ] %s: %zu frames, max abs error %.3g\n", path.filename().c_str(), w.mode.c_str(), frames.size(),
+                worst);
+    std::filesystem::remove(noise_file);
+  }
+}
+
+}  // namespace
+}  // namespace sdwalk

@@ -129,9 +129,13 @@ def heldout_json(tuples):
             "background": background, "colour_rgb": COLOURS[colour], "background_rgb": BACKGROUNDS[background],
             "centre": [round((xs.mean() + 0.5) / SIZE, 4), round((ys.mean() + 0.5) / SIZE, 4)],
             "area": round(mask.mean(), 4)})
+    # A prompts walk that changes only the colour, for the monotonicity test.
+    walk = {"from": caption("circle", "red", "large", "in the center", "white"),
+            "to": caption("circle", "blue", "large", "in the center", "white"),
+            "from_rgb": COLOURS["red"], "to_rgb": COLOURS["blue"], "background_rgb": BACKGROUNDS["white"]}
     return {"image_size": SIZE, "palette": {**COLOURS, "gray": BACKGROUNDS["gray"]},
             "sizes": {s: round(float(np.mean([heldout_area(s, sh) for sh in SHAPES])), 4) for s in SIZES},
-            "cases": cases}
+            "cases": cases, "walk": walk}
 
 
 def heldout_area(size, shape):

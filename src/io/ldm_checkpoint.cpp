@@ -208,6 +208,7 @@ LdmNetworks map_ldm_checkpoint(const SafeTensors& file) {
       unsupported(label, "found '" + k + "', an SDXL checkpoint");
     if (starts_with(k, "cond_stage_model.model."))
       unsupported(label, "found '" + k + "', an OpenCLIP text encoder (Stable Diffusion 2.x)");
+    if (starts_with(k, kVae + "loss.")) continue;  // the autoencoder's training loss (LPIPS, discriminator)
     if (starts_with(k, kUnet)) unet_keys.push_back(k.substr(kUnet.size()));
     else if (starts_with(k, kVae)) vae_keys.push_back(k.substr(kVae.size()));
     else if (starts_with(k, kText)) text_keys.push_back(k.substr(kText.size()));

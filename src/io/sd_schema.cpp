@@ -9,13 +9,16 @@
 namespace sdwalk::io {
 namespace {
 
+constexpr int64_t kMaxLayers = 256;
+
 struct Reader {
   const json& cfg;
   std::string label;
-  int64_t integer(const std::string& key) const {
+  // Counts of layers and blocks are bounded so that a corrupt config cannot make the schema huge.
+  int64_t integer(const std::string& key, int64_t max = int64_t(1) << 40) const {
     auto it = cfg.find(key);
-    if (it == cfg.end() || !it->is_number_integer() || it->get<int64_t>() <= 0)
-      throw Error(label + ": config key '" + key + "' must be a positive integer, found " +
+    if (it == cfg.end() || !it->is_number_integer() || it->get<int64_t>() <= 0 || it->get<int64_t>() > max)
+      throw Error(label + ": config key '" + key + "' must be an integer in [1, " + std::to_string(max) + "], found " +
                   (it == cfg.end() ? std::string("nothing") : it->dump()));
     return it->get<int64_t>();
   }
@@ -25,10 +28,11 @@ struct Reader {
     if (it != cfg.end() && it->is_array()) {
       if (it->size() != blocks) throw Error(label + ": config key '" + key + "' needs " + std::to_string(blocks) + " entries");
       const json& v = (*it)[block];
-      if (!v.is_number_integer() || v.get<int64_t>() <= 0) throw Error(label + ": config key '" + key + "' has a bad entry");
+      if (!v.is_number_integer() || v.get<int64_t>() <= 0 || v.get<int64_t>() > kMaxLayers)
+        throw Error(label + ": config key '" + key + "' has a bad entry " + v.dump());
       return v.get<int64_t>();
     }
-    return integer(key);
+    return integer(key, kMaxLayers);
   }
   std::vector<int64_t> ints(const std::string& key) const {
     auto it = cfg.find(key);
@@ -36,7 +40,7 @@ struct Reader {
     if (it != cfg.end() && it->is_array())
       for (const auto& v : *it)
         if (v.is_number_integer() && v.get<int64_t>() > 0) out.push_back(v.get<int64_t>());
-    if (out.empty() || it->size() != out.size())
+    if (out.empty() || it->size() != out.size() || out.size() > kMaxLayers)
       throw Error(label + ": config key '" + key + "' must be a list of positive integers");
     return out;
   }
@@ -127,7 +131,7 @@ TensorShapes unet_tensor_shapes(const json& cfg) {
   const Reader r{cfg, "unet config"};
   const auto boc = r.ints("block_out_channels");
   const size_t nb = boc.size();
-  const int64_t L = r.integer("layers_per_block");
+  const int64_t L = r.integer("layers_per_block", kMaxLayers);
   const int64_t in_ch = r.integer("in_channels"), out_ch = r.integer("out_channels");
   const int64_t context = r.integer("cross_attention_dim");
   const int64_t kin = r.integer("conv_in_kernel"), kout = r.integer("conv_out_kernel");
@@ -191,7 +195,7 @@ TensorShapes vae_tensor_shapes(const json& cfg) {
   const Reader r{cfg, "vae config"};
   const auto boc = r.ints("block_out_channels");
   const size_t nb = boc.size();
-  const int64_t L = r.integer("layers_per_block");
+  const int64_t L = r.integer("layers_per_block", kMaxLayers);
   const int64_t lat = r.integer("latent_channels");
   for (const auto& t : r.strings("down_block_types", nb))
     if (t != "DownEncoderBlock2D") throw Error("vae config: down block type '" + t + "' is not supported");
@@ -242,7 +246,7 @@ TensorShapes text_encoder_tensor_shapes(const json& cfg) {
   Builder b;
   b.add("text_model.embeddings.token_embedding.weight", {r.integer("vocab_size"), h});
   b.add("text_model.embeddings.position_embedding.weight", {r.integer("max_position_embeddings"), h});
-  for (int64_t l = 0; l < r.integer("num_hidden_layers"); ++l) {
+  for (int64_t l = 0; l < r.integer("num_hidden_layers", kMaxLayers); ++l) {
     const std::string p = "text_model.encoder.layers." + std::to_string(l);
     for (const char* n : {".self_attn.q_proj", ".self_attn.k_proj", ".self_attn.v_proj", ".self_attn.out_proj"})
       b.linear(p + n, h, h);

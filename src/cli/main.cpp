@@ -11,12 +11,21 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   sdwalk::cli::add_tokenize_command(app);
   sdwalk::cli::add_info_command(app);
+  sdwalk::cli::add_bench_command(app);
   sdwalk::cli::add_generate_command(app);
   sdwalk::cli::add_walk_command(app);
   try {
     app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
+  } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // Wrong flags get the same one-line form as every other error.
+    std::fprintf(stderr, "sdwalk: error: %s (see sdwalk --help)\n", e.what());
+    return e.get_exit_code() ? e.get_exit_code() : 1;
   } catch (const sdwalk::Error& e) {
     std::fprintf(stderr, "sdwalk: error: %s\n", e.what());
     return 1;

@@ -78,4 +78,16 @@ Tensor nhwc_to_nchw(const Tensor& x);
 Tensor timestep_embedding(const std::vector<float>& timesteps, int dim, bool flip_sin_to_cos, float downscale_freq_shift,
                           float scale = 1.0f, float max_period = 10000.0f);
 
+// Work done by the calling thread's Conv2d/Linear/attention calls since the last reset: FLOPs
+// counted from the shapes (2 per multiply-add; attention: the q k^T and p v products) and the wall
+// time spent inside those calls. For benchmarks.
+struct OpCounters {
+  double conv_flops = 0, linear_flops = 0, attention_flops = 0;
+  double conv_s = 0, linear_s = 0, attention_s = 0;
+  double flops() const { return conv_flops + linear_flops + attention_flops; }
+  double seconds() const { return conv_s + linear_s + attention_s; }
+};
+OpCounters op_counters();
+void reset_op_counters();
+
 }  // namespace sdwalk::ops

@@ -7,6 +7,7 @@ namespace sdwalk::cli {
 
 void add_tokenize_command(CLI::App& app);
 void add_info_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 void add_generate_command(CLI::App& app);
 void add_walk_command(CLI::App& app);
 

@@ -11,6 +11,7 @@
 #include <limits>
 #include <vector>
 
+#include "backend/cpu/op_counters.hpp"
 #include "backend/cpu/vec_math.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/ops.hpp"
@@ -167,6 +168,9 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, int heads, b
   const Problem P{q.f32(), k.f32(), v.f32(), o.f32(), Tq, Tk, HD, D, float(1.0 / std::sqrt(double(D))), causal};
   const int64_t qblocks = (Tq + kBlockQ - 1) / kBlockQ;
   const int64_t tasks = B * heads * qblocks;
+  // q k^T and p v: 2 FLOPs per multiply-add each, over the (query, key) pairs actually visible.
+  const double pairs = causal ? double(Tq) * double(Tq + 1) / 2 : double(Tq) * double(Tk);
+  detail::CountedCall count(&OpCounters::attention_flops, &OpCounters::attention_s, 4.0 * double(B) * pairs * double(HD));
 #pragma omp parallel num_threads(threads())
   {
     Scratch scratch(D);

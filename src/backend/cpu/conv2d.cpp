@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "backend/cpu/dnnl_context.hpp"
+#include "backend/cpu/op_counters.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/ops.hpp"
 
@@ -127,6 +128,8 @@ Tensor Conv2d::forward(const Tensor& x, const Tensor* residual) const {
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, e.weights}, {DNNL_ARG_DST, dst}};
   if (p.has_bias) args[DNNL_ARG_BIAS] = p.bias;
   detail::sync_threads();
+  detail::CountedCall count(&OpCounters::conv_flops, &OpCounters::conv_s,
+                            2.0 * double(n * ho * wo) * double(p.cout) * double(p.cin) * double(p.k * p.k));
   auto& s = detail::cpu_stream();
   e.prim.execute(s, args);
   s.wait();

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "backend/cpu/dnnl_context.hpp"
+#include "backend/cpu/op_counters.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/ops.hpp"
 
@@ -113,6 +114,7 @@ Tensor Linear::forward(const Tensor& x, const Tensor* residual) const {
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, e.weights}, {DNNL_ARG_DST, dst}};
   if (p.has_bias) args[DNNL_ARG_BIAS] = p.bias;
   detail::sync_threads();
+  detail::CountedCall count(&OpCounters::linear_flops, &OpCounters::linear_s, 2.0 * double(m) * double(p.in) * double(p.out));
   auto& s = detail::cpu_stream();
   e.prim.execute(s, args);
   s.wait();

@@ -1,0 +1,30 @@
+#pragma once
+// Random SD 1.5-sized networks made in memory, for benchmarks: every tensor name and shape comes from
+// the same config schema the loader checks files against (so they stay in step with the models), the
+// configs are SD 1.5's own. Values are small and deterministic (a counter-based hash of seed, tensor
+// name and index), so any thread count gives the same weights.
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "sdwalk/model_files.hpp"
+#include "sdwalk/weights.hpp"
+
+namespace sdwalk {
+
+struct RandomWeightOptions {
+  uint64_t seed = 0;
+  DType dtype = DType::F32;  // F32, F16 or BF16
+  float stddev = 0.02f;      // of the approximately normal values (norm weights are 1, norm biases 0)
+};
+
+// One network's tensors for `shapes` (name -> shape), filled in parallel over ops::threads().
+Weights random_weights(const std::string& network, const std::map<std::string, Shape>& shapes,
+                       const RandomWeightOptions& options = {});
+
+// SD 1.5 (runwayml/stable-diffusion-v1-5 configs: UNet 320/640/1280/1280, VAE 128/256/512/512,
+// CLIP ViT-L/14 text model) with random weights; scheduler config as diffusers' SD 1.5 default,
+// no tokenizer folder. path is "random SD 1.5".
+ModelFiles random_sd15_model(const RandomWeightOptions& options = {});
+
+}  // namespace sdwalk

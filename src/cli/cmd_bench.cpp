@@ -1,0 +1,202 @@
+// sdwalk bench: times SD 1.5's three networks at a given size, precision and thread count, next to
+// oneDNN's own throughput on a large 3x3 convolution measured in the same run (the machine's
+// practical limit). Random SD 1.5-sized weights made in memory, or a model from --model.
+// The last line is one JSON object for scripts.
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "cli/commands.hpp"
+#include "sdwalk/autoencoder_kl.hpp"
+#include "sdwalk/clip_text_model.hpp"
+#include "sdwalk/error.hpp"
+#include "sdwalk/model_files.hpp"
+#include "sdwalk/ops.hpp"
+#include "sdwalk/random_weights.hpp"
+#include "sdwalk/torch_generator.hpp"
+#include "sdwalk/unet_2d_condition_model.hpp"
+
+namespace sdwalk::cli {
+namespace {
+
+struct BenchOptions {
+  std::string model, tokenizer, config;
+  int height = 512, width = 512;
+  int threads = 0;
+  int warmup = 1, repeat = 1;
+  bool skip_vae = false;
+};
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+double peak_rss_mb() {
+  rusage u{};
+  getrusage(RUSAGE_SELF, &u);
+  return double(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
+}
+
+// The best of `repeat` timed runs after `warmup` untimed ones, with the ops' counters of one run.
+struct Timing {
+  double seconds = 0;
+  ops::OpCounters ops;
+};
+
+template <class F> Timing time_best(int warmup, int repeat, F run) {
+  for (int i = 0; i < warmup; ++i) run();
+  Timing best{1e300, {}};
+  for (int i = 0; i < std::max(1, repeat); ++i) {
+    ops::reset_op_counters();
+    const auto t0 = Clock::now();
+    run();
+    const double s = seconds_since(t0);
+    if (s < best.seconds) best = {s, ops::op_counters()};
+  }
+  return best;
+}
+
+// oneDNN's throughput on SD-sized 3x3 convolutions (batch 2, the UNet's first two levels at 512x512):
+// the best GFLOP/s of a few runs of each, through the same ops::Conv2d path the models use.
+double onednn_conv_gflops(nlohmann::json& detail) {
+  struct Shape3x3 {
+    int64_t hw, channels;
+  };
+  double best = 0;
+  for (const Shape3x3 s : {Shape3x3{64, 320}, Shape3x3{32, 640}}) {
+    const Weights r = random_weights("conv", {{"w", {s.channels, s.channels, 3, 3}}, {"b", {s.channels}}});
+    const ops::Conv2d conv(r.get("w"), r.get("b"), 1, 1);
+    const Tensor x = random_weights("x", {{"x", {2, s.hw, s.hw, s.channels}}}, {1, DType::F32, 1.0f}).get("x");
+    const Timing t = time_best(1, 3, [&] { conv.forward(x); });
+    const double gflops = t.ops.conv_flops / t.seconds * 1e-9;
+    detail.push_back({{"shape", {2, s.hw, s.hw, s.channels}}, {"out_channels", s.channels}, {"gflops", gflops}});
+    best = std::max(best, gflops);
+  }
+  return best;
+}
+
+std::string breakdown(const Timing& t) {
+  const auto& o = t.ops;
+  char buf[512];
+  const double other = std::max(0.0, t.seconds - o.seconds());
+  std::snprintf(buf, sizeof buf,
+                "    conv %.1f GFLOP in %.2f s (%.0f GFLOP/s) | linear %.1f GFLOP in %.2f s (%.0f GFLOP/s) | "
+                "attention %.1f GFLOP in %.2f s (%.0f GFLOP/s) | other %.2f s",
+                o.conv_flops * 1e-9, o.conv_s, o.conv_s > 0 ? o.conv_flops / o.conv_s * 1e-9 : 0.0, o.linear_flops * 1e-9,
+                o.linear_s, o.linear_s > 0 ? o.linear_flops / o.linear_s * 1e-9 : 0.0, o.attention_flops * 1e-9,
+                o.attention_s, o.attention_s > 0 ? o.attention_flops / o.attention_s * 1e-9 : 0.0, other);
+  return buf;
+}
+
+void run(const BenchOptions& o) {
+  check(o.height > 0 && o.height % 8 == 0 && o.width > 0 && o.width % 8 == 0,
+        "bench: --height/--width must be positive multiples of 8, got " + std::to_string(o.height) + "x" +
+            std::to_string(o.width));
+  ops::set_threads(o.threads);
+  const int threads = ops::threads();
+  nlohmann::json result;
+  result["precision"] = "f32";
+  result["height"] = o.height;
+  result["width"] = o.width;
+  result["threads"] = threads;
+
+  auto t0 = Clock::now();
+  ModelFiles files = o.model.empty() ? random_sd15_model() : load_model_files(o.model, o.tokenizer, o.config);
+  const double make_s = seconds_since(t0);
+  std::printf("sdwalk bench: %s, %dx%d, precision %s, %d threads\n",
+              o.model.empty() ? "SD 1.5 with random weights" : o.model.c_str(), o.width, o.height, "f32", threads);
+  std::printf("weights ready in %.2f s\n", make_s);
+  std::fflush(stdout);
+
+  t0 = Clock::now();
+  const ClipTextModel text_encoder(files.text_encoder_config, files.text_encoder);
+  const UNet2DConditionModel unet(files.unet_config, files.unet);
+  const AutoencoderKL vae(files.vae_config, files.vae);
+  files = ModelFiles{};  // the models hold what they need
+  std::printf("models built in %.2f s\n", seconds_since(t0));
+
+  // Text encoder: the prompt and the negative prompt of a CFG run, full 77-token rows.
+  const int64_t seq = text_encoder.max_position_embeddings();
+  std::vector<std::vector<int64_t>> ids(2, std::vector<int64_t>(size_t(seq), 0));
+  for (size_t r = 0; r < ids.size(); ++r)
+    for (int64_t i = 0; i < seq; ++i) ids[r][size_t(i)] = (int64_t(r) * 7919 + i * 104729) % 49406;
+  Tensor context;
+  const Timing te = time_best(o.warmup, o.repeat, [&] { context = text_encoder.encode(ids); });
+  std::printf("text encoder (2 x %lld tokens): %.3f s, %.1f GFLOP/s\n", (long long)seq, te.seconds,
+              te.ops.flops() / te.seconds * 1e-9);
+
+  // One CFG step: the UNet on the batched unconditional + conditional halves.
+  TorchGenerator gen(0);
+  const int64_t lh = o.height / vae.downscale_factor(), lw = o.width / vae.downscale_factor();
+  const Tensor latents = gen.randn({2, unet.in_channels(), lh, lw});
+  const Timing u = time_best(o.warmup, o.repeat, [&] { unet.forward(latents, 981.0, context); });
+  const double unet_gflops = u.ops.flops() / u.seconds * 1e-9;
+  std::printf("unet CFG step (batch 2, %lldx%lld latents): %.3f s, %.1f GFLOP -> %.1f GFLOP/s\n", (long long)lw,
+              (long long)lh, u.seconds, u.ops.flops() * 1e-9, unet_gflops);
+  std::printf("%s\n", breakdown(u).c_str());
+  std::fflush(stdout);
+
+  nlohmann::json conv_detail = nlohmann::json::array();
+  const double conv_gflops = onednn_conv_gflops(conv_detail);
+  std::printf("oneDNN 3x3 convolution: %.1f GFLOP/s (best of [2,64,64,320]->320 and [2,32,32,640]->640)\n",
+              conv_gflops);
+  std::printf("unet / oneDNN conv: %.2f\n", unet_gflops / conv_gflops);
+  std::fflush(stdout);
+
+  Timing v;
+  if (!o.skip_vae) {
+    const Tensor z = gen.randn({1, vae.latent_channels(), lh, lw});
+    v = time_best(o.warmup, o.repeat, [&] { vae.decode(z); });
+    std::printf("vae decode (1 image, %dx%d): %.3f s, %.1f GFLOP -> %.1f GFLOP/s\n", o.width, o.height, v.seconds,
+                v.ops.flops() * 1e-9, v.ops.flops() / v.seconds * 1e-9);
+    std::printf("%s\n", breakdown(v).c_str());
+  }
+  const double rss = peak_rss_mb();
+  std::printf("peak RSS: %.0f MB\n", rss);
+
+  result["text_encoder_s"] = te.seconds;
+  result["unet_step_s"] = u.seconds;
+  result["unet_gflop"] = u.ops.flops() * 1e-9;
+  result["unet_gflops"] = unet_gflops;
+  result["unet_attention_s"] = u.ops.attention_s;
+  result["onednn_conv_gflops"] = conv_gflops;
+  result["onednn_conv"] = conv_detail;
+  result["unet_ratio"] = unet_gflops / conv_gflops;
+  if (!o.skip_vae) {
+    result["vae_decode_s"] = v.seconds;
+    result["vae_gflops"] = v.ops.flops() / v.seconds * 1e-9;
+  } else {
+    result["vae_decode_s"] = nullptr;
+  }
+  result["peak_rss_mb"] = rss;
+  std::printf("%s\n", result.dump().c_str());
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+  auto o = std::make_shared<BenchOptions>();
+  auto* cmd = app.add_subcommand(
+      "bench", "Time the text encoder, one CFG UNet step and the VAE decoder (SD 1.5-sized random weights or --model)");
+  cmd->add_option("--model", o->model, "Diffusers folder or single-file checkpoint (default: random SD 1.5 weights)");
+  cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer folder (single-file checkpoints; not needed to time)");
+  cmd->add_option("--config", o->config, "Diffusers folder whose config.json files describe a single-file checkpoint");
+  cmd->add_option("--height", o->height, "Image height in pixels (multiple of 8)")->capture_default_str();
+  cmd->add_option("--width", o->width, "Image width in pixels (multiple of 8)")->capture_default_str();
+  cmd->add_option("--threads", o->threads, "CPU threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--warmup", o->warmup, "Untimed runs of each network first (primitive creation, caches)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--repeat", o->repeat, "Timed runs of each network; the best is reported")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_flag("--skip-vae", o->skip_vae, "Do not time the VAE decoder");
+  cmd->callback([o] { run(*o); });
+}
+
+}  // namespace sdwalk::cli

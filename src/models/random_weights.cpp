@@ -1,0 +1,103 @@
+// Random SD 1.5-sized weights for benchmarks (see sdwalk/random_weights.hpp). Names and shapes come
+// from the loader's schema (io/model_loading.hpp), values from a counter-based hash so they are the
+// same whatever the thread count and whatever order the tensors are filled in.
+#include "sdwalk/random_weights.hpp"
+
+#include <algorithm>
+
+#include "io/model_loading.hpp"
+#include "sdwalk/error.hpp"
+#include "sdwalk/half.hpp"
+#include "sdwalk/ops.hpp"
+
+namespace sdwalk {
+namespace {
+
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+uint64_t name_hash(const std::string& s, uint64_t seed) {
+  uint64_t h = splitmix64(seed);
+  for (unsigned char c : s) h = splitmix64(h ^ c);
+  return h;
+}
+
+// Approximately N(0, 1): the sum of four 16-bit uniforms (Irwin-Hall), centred and scaled.
+// Cheap, vectorisable and plenty for timing runs.
+inline float approx_normal(uint64_t bits) {
+  const float sum = float(bits & 0xFFFF) + float((bits >> 16) & 0xFFFF) + float((bits >> 32) & 0xFFFF) +
+                    float(bits >> 48);
+  constexpr float kMean = 2.0f * 65535.0f, kInvStd = 1.7320508f / 65536.0f;  // 1 / sqrt(4 * 65536^2 / 12)
+  return (sum - kMean) * kInvStd;
+}
+
+// Norm layers (GroupNorm/LayerNorm) start as the identity, like torch's init; everything else random.
+bool is_norm(const std::string& name) {
+  const auto dot = name.rfind('.');
+  const std::string module = name.substr(0, dot);
+  const auto last = module.rfind('.');
+  const std::string leaf = last == std::string::npos ? module : module.substr(last + 1);
+  return leaf.find("norm") != std::string::npos;
+}
+
+void fill(Tensor& t, uint64_t key, float scale, float offset) {
+  const int64_t n = t.numel();
+  constexpr int64_t kChunk = 1 << 16;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+  const DType dt = t.dtype();
+  void* base = t.raw();
+#pragma omp parallel for num_threads(ops::threads()) schedule(static) if (chunks > 1)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t end = std::min(n, (c + 1) * kChunk);
+    for (int64_t i = c * kChunk; i < end; ++i) {
+      const float v = scale == 0.0f ? offset : offset + scale * approx_normal(splitmix64(key + uint64_t(i)));
+      switch (dt) {
+        case DType::F32: static_cast<float*>(base)[i] = v; break;
+        case DType::F16: static_cast<uint16_t*>(base)[i] = float_to_half(v); break;
+        default: static_cast<uint16_t*>(base)[i] = float_to_bf16(v); break;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+Weights random_weights(const std::string& network, const std::map<std::string, Shape>& shapes,
+                       const RandomWeightOptions& o) {
+  check(o.dtype == DType::F32 || o.dtype == DType::F16 || o.dtype == DType::BF16,
+        "random_weights: dtype " + dtype_name(o.dtype) + ", expected F32, F16 or BF16");
+  Weights w(network, "random weights (seed " + std::to_string(o.seed) + ")");
+  for (const auto& [name, shape] : shapes) {
+    Tensor t = Tensor::uninitialized(shape, o.dtype);
+    const bool norm = is_norm(name) && shape.size() == 1;
+    const bool weight = name.size() > 7 && name.compare(name.size() - 7, 7, ".weight") == 0;
+    if (norm)
+      fill(t, 0, 0.0f, weight ? 1.0f : 0.0f);
+    else
+      fill(t, name_hash(network + "/" + name, o.seed), o.stddev, 0.0f);
+    w.add(name, std::move(t));
+  }
+  return w;
+}
+
+ModelFiles random_sd15_model(const RandomWeightOptions& o) {
+  ModelFiles m;
+  m.layout = ModelLayout::DiffusersFolder;
+  m.path = "random SD 1.5";
+  m.text_encoder_config = io::sd15_text_encoder_config();
+  m.unet_config = io::sd15_unet_config();
+  m.vae_config = io::sd15_vae_config();
+  m.scheduler_config = io::sd15_scheduler_config();
+  m.text_encoder = random_weights("text_encoder", io::text_encoder_tensor_shapes(m.text_encoder_config), o);
+  m.unet = random_weights("unet", io::unet_tensor_shapes(m.unet_config), o);
+  m.vae = random_weights("vae", io::vae_tensor_shapes(m.vae_config), o);
+  m.weights_dtype = dtype_name(o.dtype);
+  m.config_source = "SD 1.5 configs (built in)";
+  return m;
+}
+
+}  // namespace sdwalk

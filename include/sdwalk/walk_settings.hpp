@@ -25,6 +25,7 @@ struct WalkSettings {
   int batch_size = 1;      // frames per UNet batch
   // Model
   std::string model, tokenizer, config;
+  std::string weights_hash;  // weights_hash() of the model the run started with
   // Output
   std::string output;  // animation file (or the frames folder for png)
   std::string format;  // gif | webp | mp4 | webm | png

@@ -10,6 +10,7 @@
 #include "cli/progress.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/image.hpp"
+#include "sdwalk/weights_hash.hpp"
 
 namespace sdwalk::cli {
 namespace {
@@ -57,6 +58,7 @@ void run_generate(GenerateArgs a) {
   const Image image = image_from_float(pipe.decode(final_latents));
 
   const nlohmann::json settings = {{"command", "generate"},       {"model", a.model.model},
+                                   {"weights_hash", weights_hash(pipe.files())},
                                    {"prompt", a.prompt},          {"negative_prompt", a.negative_prompt},
                                    {"seed", seed},                {"num_inference_steps", a.steps},
                                    {"guidance_scale", a.guidance_scale}, {"height", a.height},

@@ -13,6 +13,7 @@
 #include "sdwalk/error.hpp"
 #include "sdwalk/keyframes.hpp"
 #include "sdwalk/walk_runner.hpp"
+#include "sdwalk/weights_hash.hpp"
 
 namespace sdwalk::cli {
 namespace {
@@ -110,9 +111,11 @@ void run_walk(WalkArgs a) {
     }
     a.s.seeds = a.seeds;
     if (a.fps > 0) a.s.frame_duration_ms = 1000.0 / a.fps;
-    a.s.model = a.model.model;
-    a.s.tokenizer = a.model.tokenizer;
-    a.s.config = a.model.config;
+    // Absolute paths, so that --resume works from any folder.
+    auto absolute = [](const std::string& p) { return p.empty() ? p : fs::absolute(p).lexically_normal().string(); };
+    a.s.model = absolute(a.model.model);
+    a.s.tokenizer = absolute(a.model.tokenizer);
+    a.s.config = absolute(a.model.config);
     if (!a.s.noise_file.empty()) a.s.noise_file = fs::absolute(a.s.noise_file).string();
     a.s.validate();
     choose_output(a);
@@ -122,6 +125,11 @@ void run_walk(WalkArgs a) {
 
   ModelOptions model{s.model, s.tokenizer, s.config, a.model.threads};
   const auto pipe = load_pipeline(model);
+  const std::string hash = weights_hash(pipe.files());
+  check(s.weights_hash.empty() || s.weights_hash == hash,
+        s.model + ": the weights changed since this run started (hash " + hash + ", the run has " + s.weights_hash +
+            "); its frames would not match");
+  s.weights_hash = hash;
   const std::vector<Frame> frames = plan_walk(pipe, s);
   std::fprintf(stderr, "walk %s: %zu frames of %dx%d, %d steps each\n", s.mode.c_str(), frames.size(), s.width,
                s.height, s.num_inference_steps);

@@ -29,6 +29,8 @@ nlohmann::json WalkSettings::to_json() const {
           {"model", model},
           {"tokenizer", tokenizer},
           {"config", config},
+          {"weights_hash", weights_hash},
+          {"sdwalk_version", SDWALK_VERSION},
           {"output", output},
           {"format", format},
           {"frame_duration_ms", frame_duration_ms},
@@ -59,6 +61,7 @@ WalkSettings WalkSettings::from_json(const nlohmann::json& j) {
     s.model = j.at("model").get<std::string>();
     s.tokenizer = j.at("tokenizer").get<std::string>();
     s.config = j.at("config").get<std::string>();
+    s.weights_hash = j.value("weights_hash", "");
     s.output = j.at("output").get<std::string>();
     s.format = j.at("format").get<std::string>();
     s.frame_duration_ms = j.at("frame_duration_ms").get<double>();

@@ -10,15 +10,15 @@ std::vector<std::filesystem::path> walk_fixture_files() {
   return fixture_files("expected/interpolation", "walk", ".safetensors");
 }
 
-namespace {
-
-std::string mode_of(const SafeTensors& f) {
+std::string walk_mode(const SafeTensors& f) {
   if (f.contains("walked_prompt_embeds")) return "drift";
   if (f.contains("interpolated_latents")) return "noise";
   if (f.contains("interpolated_prompt_embeds")) return "prompts";
   if (f.contains("circular_latents")) return "circle";
   return "";
 }
+
+namespace {
 
 std::vector<std::string> strings(const nlohmann::json& j) {
   if (j.is_null()) return {};
@@ -32,7 +32,7 @@ WalkFixture read_walk_fixture(const std::filesystem::path& path) {
   const SafeTensors f = SafeTensors::open(path);
   WalkFixture w;
   w.path = path;
-  w.mode = mode_of(f);
+  w.mode = walk_mode(f);
   auto meta = [&](const std::string& key) { return metadata_json(f, key); };
   w.prompts = strings(meta("prompts").is_null() ? meta("prompt") : meta("prompts"));
   w.negative_prompts = strings(meta("negative_prompts").is_null() ? meta("negative_prompt") : meta("negative_prompts"));

@@ -24,6 +24,8 @@ struct WalkFixture {
 };
 
 std::vector<std::filesystem::path> walk_fixture_files();
+// Which notebook walk a file holds, from the tensor its walk produced ("" when none).
+std::string walk_mode(const SafeTensors& f);
 WalkFixture read_walk_fixture(const std::filesystem::path& path);
 
 }  // namespace sdwalk::test

@@ -13,6 +13,7 @@
 
 #include "common/compare.hpp"
 #include "common/fixtures.hpp"
+#include "common/walk_fixture.hpp"
 #include "sdwalk/safetensors.hpp"
 #include "sdwalk/walk.hpp"
 
@@ -24,19 +25,12 @@
 namespace sdwalk {
 namespace {
 
-// Which notebook walk a file holds, from the tensor its walk produced.
-std::string mode_of(const SafeTensors& f) {
-  if (f.contains("walked_prompt_embeds")) return "drift";
-  if (f.contains("interpolated_latents")) return "noise";
-  if (f.contains("interpolated_prompt_embeds")) return "prompts";
-  if (f.contains("circular_latents")) return "circle";
-  return "";
-}
+std::string mode_of(const SafeTensors& f) { return test::walk_mode(f); }
 
 // The tensor holding the noise the walk drew from the generator.
 std::string noise_name(const std::string& mode) { return mode == "noise" || mode == "circle" ? "latents_pair" : "latents"; }
 
-std::vector<std::filesystem::path> walk_files() { return test::fixture_files("expected/interpolation", "walk", ".safetensors"); }
+std::vector<std::filesystem::path> walk_files() { return test::walk_fixture_files(); }
 
 // Compares frame tensors with rows of a stacked reference; returns the largest difference seen.
 struct Worst {

@@ -4,6 +4,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "sdwalk/precision.hpp"
 #include "sdwalk/tensor.hpp"
 #include "sdwalk/weights.hpp"
 
@@ -13,7 +14,8 @@ class AutoencoderKL {
  public:
   // Throws Error for unsupported options (e.g. shift_factor, latents_mean) and for any tensor
   // missing, misshapen or left unexplained by the config.
-  AutoencoderKL(const nlohmann::json& config, const Weights& weights);
+  // precision: of the convolutions and linear layers (BF16: weights stored bf16, f32 accumulation).
+  AutoencoderKL(const nlohmann::json& config, const Weights& weights, Precision precision = Precision::F32);
   ~AutoencoderKL();
 
   // z: [B, latent_channels, h, w], already divided by scaling_factor() -> [B, out_channels,

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "sdwalk/precision.hpp"
 #include "sdwalk/tensor.hpp"
 #include "sdwalk/weights.hpp"
 
@@ -15,7 +16,9 @@ class ClipTextModel {
  public:
   // config: transformers CLIPTextConfig (config.json); weights: tensors named text_model.* (any float dtype,
   // converted to f32 once here). Throws Error naming the tensor or config key that does not fit.
-  ClipTextModel(const nlohmann::json& config, const Weights& weights);
+  // precision: of the linear layers (BF16: weights stored bf16, f32 accumulation; LayerNorms, softmax
+  // and the residual stream stay f32).
+  ClipTextModel(const nlohmann::json& config, const Weights& weights, Precision precision = Precision::F32);
   ~ClipTextModel();
   ClipTextModel(ClipTextModel&&) noexcept;
   ClipTextModel& operator=(ClipTextModel&&) noexcept;

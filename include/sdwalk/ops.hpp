@@ -6,6 +6,7 @@
 #include <memory>
 #include <vector>
 
+#include "sdwalk/precision.hpp"
 #include "sdwalk/tensor.hpp"
 
 namespace sdwalk::ops {
@@ -13,17 +14,25 @@ namespace sdwalk::ops {
 void set_threads(int n);  // n <= 0: all cores
 int threads();
 
+// Makes idle OpenMP workers sleep instead of spin. On a machine shared with other processes, a
+// spinning worker holds the core the working thread needs, and every parallel region then waits a
+// scheduler slice (measured: 12 ms per small matmul at 2 threads under load, 0.3 ms passive).
+// libgomp reads OMP_WAIT_POLICY only at start-up, so unless the variable is already set (the user's
+// choice wins) this re-executes the program once with OMP_WAIT_POLICY=passive. Call first in main().
+void use_passive_omp_wait(char** argv);
+
 // 2-D convolution, PyTorch semantics (cross-correlation, zero padding, square kernel).
 class Conv2d {
  public:
   Conv2d() = default;
-  // weight: [Cout, Cin, k, k] in any float dtype (converted once); bias: [Cout] or undefined.
-  Conv2d(const Tensor& weight, const Tensor& bias, int stride, int padding);
-  // x: [N, H, W, Cin] -> [N, Ho, Wo, Cout]. If `residual` is given (same shape as the output),
-  // it is added to the result (fused where the backend allows).
-  Tensor forward(const Tensor& x, const Tensor* residual = nullptr) const;
+  // weight: [Cout, Cin, k, k] in any float dtype (converted once into `precision`); bias: [Cout] or undefined.
+  Conv2d(const Tensor& weight, const Tensor& bias, int stride, int padding, Precision precision = Precision::F32);
+  // x: [N, H, W, Cin] f32 or bf16 (converted to the layer's precision) -> [N, Ho, Wo, Cout] f32. `residual` (f32, the
+  // output's shape) is added to the result; `extra_bias` ([Cout] f32) is added to every position. Both fused.
+  Tensor forward(const Tensor& x, const Tensor* residual = nullptr, const Tensor* extra_bias = nullptr) const;
   int in_channels() const;
   int out_channels() const;
+  Precision precision() const;
   bool defined() const { return impl_ != nullptr; }
 
  private:
@@ -36,11 +45,13 @@ class Linear {
  public:
   Linear() = default;
   // weight: [out, in] (a [out, in, 1, 1] 1x1-conv weight is accepted too); bias: [out] or undefined.
-  Linear(const Tensor& weight, const Tensor& bias);
-  // x: [..., in] -> [..., out]; `residual` (shape of the output) is added when given.
-  Tensor forward(const Tensor& x, const Tensor* residual = nullptr) const;
+  Linear(const Tensor& weight, const Tensor& bias, Precision precision = Precision::F32);
+  // x: [..., in] f32 or bf16 (converted to the layer's precision) -> [..., out] in `out_dtype` (F32 or BF16);
+  // `residual` (f32, shape of the output) is added when given (fused).
+  Tensor forward(const Tensor& x, const Tensor* residual = nullptr, DType out_dtype = DType::F32) const;
   int in_features() const;
   int out_features() const;
+  Precision precision() const;
   bool defined() const { return impl_ != nullptr; }
 
  private:
@@ -48,17 +59,22 @@ class Linear {
   std::shared_ptr<Impl> impl_;
 };
 
-// GroupNorm over the channels of x [N, ..., C] (channels-last; every position between N and C is
-// spatial), optionally followed by SiLU. gamma/beta: [C] f32.
-Tensor group_norm(const Tensor& x, int groups, const Tensor& gamma, const Tensor& beta, float eps, bool silu = false);
-// LayerNorm over the last dimension. gamma/beta: [C] f32.
-Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps);
+// GroupNorm over the channels of x [N, ..., C] f32 (channels-last; every position between N and C is
+// spatial), optionally followed by SiLU. gamma/beta: [C] f32. Statistics in f32/f64; the result is
+// written as `out` (F32, or BF16 for a bf16 convolution to read).
+Tensor group_norm(const Tensor& x, int groups, const Tensor& gamma, const Tensor& beta, float eps, bool silu = false,
+                  DType out = DType::F32);
+// LayerNorm over the last dimension of x f32. gamma/beta: [C] f32. Result as `out` (F32 or BF16).
+Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, DType out = DType::F32);
+
+// f32 -> bf16, round to nearest even (NaN stays NaN).
+Tensor to_bf16(const Tensor& x);
 
 Tensor silu(const Tensor& x);
 Tensor gelu(const Tensor& x);        // exact (erf) GELU, torch's default
 Tensor quick_gelu(const Tensor& x);  // x * sigmoid(1.702 x), CLIP's
 // x [..., 2F] -> [..., F]: x[..., :F] * gelu(x[..., F:]) (diffusers' GEGLU after its projection).
-Tensor geglu(const Tensor& x);
+Tensor geglu(const Tensor& x, DType out = DType::F32);  // out: F32 or BF16
 Tensor add(const Tensor& a, const Tensor& b);  // same shapes
 void add_inplace(Tensor& a, const Tensor& b);  // a += b, same shapes
 // x [N, H, W, C] + v [N, C] broadcast over H, W (the resnet's time-embedding add).

@@ -16,6 +16,8 @@ struct RandomWeightOptions {
   uint64_t seed = 0;
   DType dtype = DType::F32;  // F32, F16 or BF16
   float stddev = 0.02f;      // of the approximately normal values (norm weights are 1, norm biases 0)
+  // Which networks random_sd15_model fills (the others stay empty; their configs are always set).
+  bool text_encoder = true, unet = true, vae = true;
 };
 
 // One network's tensors for `shapes` (name -> shape), filled in parallel over ops::threads().

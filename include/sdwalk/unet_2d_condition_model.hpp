@@ -4,6 +4,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "sdwalk/precision.hpp"
 #include "sdwalk/tensor.hpp"
 #include "sdwalk/weights.hpp"
 
@@ -14,7 +15,8 @@ class UNet2DConditionModel {
   // Reads everything from `config` (diffusers' defaults for absent keys), converts the weights once;
   // throws Error for options outside the SD 1.x family (class/addition embeddings, SDXL-style
   // configs, ...) and for any tensor missing, misshapen or left unexplained by the config.
-  UNet2DConditionModel(const nlohmann::json& config, const Weights& weights);
+  // precision: of the convolutions and linear layers (BF16: weights stored bf16, f32 accumulation).
+  UNet2DConditionModel(const nlohmann::json& config, const Weights& weights, Precision precision = Precision::F32);
   ~UNet2DConditionModel();
 
   // sample: [B, in_channels, h, w] (h, w multiples of downscale_factor()); timestep: the same for

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <memory>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -28,6 +29,7 @@ struct BenchOptions {
   std::string model, tokenizer, config;
   int height = 512, width = 512;
   int threads = 0;
+  std::string precision = "auto";
   int warmup = 1, repeat = 1;
   bool skip_vae = false;
 };
@@ -63,15 +65,17 @@ template <class F> Timing time_best(int warmup, int repeat, F run) {
 
 // oneDNN's throughput on SD-sized 3x3 convolutions (batch 2, the UNet's first two levels at 512x512):
 // the best GFLOP/s of a few runs of each, through the same ops::Conv2d path the models use.
-double onednn_conv_gflops(nlohmann::json& detail) {
+double onednn_conv_gflops(Precision precision, nlohmann::json& detail) {
   struct Shape3x3 {
     int64_t hw, channels;
   };
   double best = 0;
   for (const Shape3x3 s : {Shape3x3{64, 320}, Shape3x3{32, 640}}) {
     const Weights r = random_weights("conv", {{"w", {s.channels, s.channels, 3, 3}}, {"b", {s.channels}}});
-    const ops::Conv2d conv(r.get("w"), r.get("b"), 1, 1);
-    const Tensor x = random_weights("x", {{"x", {2, s.hw, s.hw, s.channels}}}, {1, DType::F32, 1.0f}).get("x");
+    const ops::Conv2d conv(r.get("w"), r.get("b"), 1, 1, precision);
+    // The input in the dtype the convolution reads, so only oneDNN is timed.
+    const DType dtype = precision == Precision::BF16 ? DType::BF16 : DType::F32;
+    const Tensor x = random_weights("x", {{"x", {2, s.hw, s.hw, s.channels}}}, {1, dtype, 1.0f}).get("x");
     const Timing t = time_best(1, 3, [&] { conv.forward(x); });
     const double gflops = t.ops.conv_flops / t.seconds * 1e-9;
     detail.push_back({{"shape", {2, s.hw, s.hw, s.channels}}, {"out_channels", s.channels}, {"gflops", gflops}});
@@ -99,26 +103,40 @@ void run(const BenchOptions& o) {
             std::to_string(o.width));
   ops::set_threads(o.threads);
   const int threads = ops::threads();
+  const Precision precision = parse_precision(o.precision, "--precision");
   nlohmann::json result;
-  result["precision"] = "f32";
+  result["precision"] = precision_name(precision);
   result["height"] = o.height;
   result["width"] = o.width;
   result["threads"] = threads;
 
-  auto t0 = Clock::now();
-  ModelFiles files = o.model.empty() ? random_sd15_model() : load_model_files(o.model, o.tokenizer, o.config);
-  const double make_s = seconds_since(t0);
   std::printf("sdwalk bench: %s, %dx%d, precision %s, %d threads\n",
-              o.model.empty() ? "SD 1.5 with random weights" : o.model.c_str(), o.width, o.height, "f32", threads);
-  std::printf("weights ready in %.2f s\n", make_s);
-  std::fflush(stdout);
-
-  t0 = Clock::now();
-  const ClipTextModel text_encoder(files.text_encoder_config, files.text_encoder);
-  const UNet2DConditionModel unet(files.unet_config, files.unet);
-  const AutoencoderKL vae(files.vae_config, files.vae);
-  files = ModelFiles{};  // the models hold what they need
+              o.model.empty() ? "SD 1.5 with random weights" : o.model.c_str(), o.width, o.height, precision_name(precision).c_str(), threads);
+  // One network at a time, its source weights dropped once the model holds its own copy.
+  auto t0 = Clock::now();
+  std::unique_ptr<ModelFiles> files;
+  auto source = [&](bool text_encoder, bool unet, bool vae) -> const ModelFiles& {
+    if (!o.model.empty()) {
+      if (!files) files = std::make_unique<ModelFiles>(load_model_files(o.model, o.tokenizer, o.config));
+      return *files;
+    }
+    RandomWeightOptions r;
+    r.text_encoder = text_encoder;
+    r.unet = unet;
+    r.vae = vae;
+    r.dtype = precision == Precision::BF16 ? DType::BF16 : DType::F32;  // as a checkpoint of that dtype would be
+    files = std::make_unique<ModelFiles>(random_sd15_model(r));
+    return *files;
+  };
+  const ModelFiles& te_files = source(true, false, false);
+  const ClipTextModel text_encoder(te_files.text_encoder_config, te_files.text_encoder, precision);
+  const ModelFiles& unet_files = source(false, true, false);
+  const UNet2DConditionModel unet(unet_files.unet_config, unet_files.unet, precision);
+  const ModelFiles& vae_files = source(false, false, true);
+  const AutoencoderKL vae(vae_files.vae_config, vae_files.vae, precision);
+  files.reset();
   std::printf("models built in %.2f s\n", seconds_since(t0));
+  std::fflush(stdout);
 
   // Text encoder: the prompt and the negative prompt of a CFG run, full 77-token rows.
   const int64_t seq = text_encoder.max_position_embeddings();
@@ -142,7 +160,7 @@ void run(const BenchOptions& o) {
   std::fflush(stdout);
 
   nlohmann::json conv_detail = nlohmann::json::array();
-  const double conv_gflops = onednn_conv_gflops(conv_detail);
+  const double conv_gflops = onednn_conv_gflops(precision, conv_detail);
   std::printf("oneDNN 3x3 convolution: %.1f GFLOP/s (best of [2,64,64,320]->320 and [2,32,32,640]->640)\n",
               conv_gflops);
   std::printf("unet / oneDNN conv: %.2f\n", unet_gflops / conv_gflops);
@@ -189,6 +207,9 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--height", o->height, "Image height in pixels (multiple of 8)")->capture_default_str();
   cmd->add_option("--width", o->width, "Image width in pixels (multiple of 8)")->capture_default_str();
   cmd->add_option("--threads", o->threads, "CPU threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--precision", o->precision,
+                  "f32, bf16 or auto (bf16 where the CPU has AVX512_BF16/AMX): convolutions and matmuls")
+      ->capture_default_str();
   cmd->add_option("--warmup", o->warmup, "Untimed runs of each network first (primitive creation, caches)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();

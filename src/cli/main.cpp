@@ -3,9 +3,11 @@
 #include <exception>
 
 #include "cli/commands.hpp"
+#include "sdwalk/ops.hpp"
 #include "sdwalk/error.hpp"
 
 int main(int argc, char** argv) {
+  sdwalk::ops::use_passive_omp_wait(argv);
   CLI::App app{"sdwalk " SDWALK_VERSION ": Stable Diffusion interpolation animations (walks through prompt and noise space)"};
   app.set_version_flag("--version", "sdwalk " SDWALK_VERSION);
   app.require_subcommand(1);

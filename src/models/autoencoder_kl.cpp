@@ -33,7 +33,7 @@ void check_block_types(const ConfigReader& c, const std::string& key, const std:
 
 }  // namespace
 
-AutoencoderKL::AutoencoderKL(const nlohmann::json& config, const Weights& weights) {
+AutoencoderKL::AutoencoderKL(const nlohmann::json& config, const Weights& weights, Precision precision) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   const ConfigReader c(config, "vae config");
@@ -64,11 +64,13 @@ AutoencoderKL::AutoencoderKL(const nlohmann::json& config, const Weights& weight
   impl->downscale_factor = 1 << (n - 1);
   const int64_t L = impl->latent_channels;
 
-  ParamReader p(weights);
+  ParamReader p(weights, precision);
   impl->encoder.emplace(p, "encoder", impl->in_channels, L, o);
   impl->decoder.emplace(p, "decoder", L, impl->out_channels, o);
-  if (c.boolean("use_quant_conv", true)) impl->quant_conv = p.conv("quant_conv", 2 * L, 2 * L, 1, 1, 0);
-  if (c.boolean("use_post_quant_conv", true)) impl->post_quant_conv = p.conv("post_quant_conv", L, L, 1, 1, 0);
+  // 1x1 convolutions on the latents: f32 costs nothing.
+  if (c.boolean("use_quant_conv", true)) impl->quant_conv = p.conv("quant_conv", 2 * L, 2 * L, 1, 1, 0, Precision::F32);
+  if (c.boolean("use_post_quant_conv", true))
+    impl->post_quant_conv = p.conv("post_quant_conv", L, L, 1, 1, 0, Precision::F32);
   p.check_all_used();
   impl_ = std::move(impl);
 }

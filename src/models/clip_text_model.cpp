@@ -17,7 +17,8 @@ namespace {
 struct LayerNorm {
   Tensor gamma, beta;
   float eps = 0;
-  Tensor operator()(const Tensor& x) const { return ops::layer_norm(x, gamma, beta, eps); }
+  DType out = DType::F32;  // BF16 where the result only feeds bf16 linear layers
+  Tensor operator()(const Tensor& x) const { return ops::layer_norm(x, gamma, beta, eps, out); }
 };
 
 struct EncoderLayer {
@@ -48,7 +49,8 @@ struct ClipTextModel::Impl {
   Tensor layer_forward(const EncoderLayer& l, const Tensor& x) const;
 };
 
-ClipTextModel::ClipTextModel(const nlohmann::json& config, const Weights& weights) : impl_(std::make_unique<Impl>()) {
+ClipTextModel::ClipTextModel(const nlohmann::json& config, const Weights& weights, Precision precision)
+    : impl_(std::make_unique<Impl>()) {
   auto& m = *impl_;
   m.hidden = config_value<int64_t>(config, "hidden_size");
   m.heads = config_value<int64_t>(config, "num_attention_heads");
@@ -75,11 +77,12 @@ ClipTextModel::ClipTextModel(const nlohmann::json& config, const Weights& weight
   };
   auto linear = [&](const std::string& prefix, int64_t in, int64_t out) {
     Tensor w = take(prefix + ".weight", {out, in});
-    return ops::Linear(w, take(prefix + ".bias", {out}));
+    return ops::Linear(w, take(prefix + ".bias", {out}), precision);
   };
-  auto layer_norm = [&](const std::string& prefix) {
+  const DType act_dtype = precision == Precision::BF16 ? DType::BF16 : DType::F32;
+  auto layer_norm = [&](const std::string& prefix, DType out) {
     Tensor g = take(prefix + ".weight", {m.hidden});
-    return LayerNorm{g, take(prefix + ".bias", {m.hidden}), eps};
+    return LayerNorm{g, take(prefix + ".bias", {m.hidden}), eps, out};
   };
   const int64_t C = m.hidden;
   m.token_embedding = take("text_model.embeddings.token_embedding.weight", {m.vocab, C});
@@ -87,8 +90,8 @@ ClipTextModel::ClipTextModel(const nlohmann::json& config, const Weights& weight
   for (int64_t i = 0; i < num_layers; ++i) {
     const std::string p = "text_model.encoder.layers." + std::to_string(i) + ".";
     EncoderLayer l;
-    l.layer_norm1 = layer_norm(p + "layer_norm1");
-    l.layer_norm2 = layer_norm(p + "layer_norm2");
+    l.layer_norm1 = layer_norm(p + "layer_norm1", act_dtype);
+    l.layer_norm2 = layer_norm(p + "layer_norm2", act_dtype);
     l.q_proj = linear(p + "self_attn.q_proj", C, C);
     l.k_proj = linear(p + "self_attn.k_proj", C, C);
     l.v_proj = linear(p + "self_attn.v_proj", C, C);
@@ -97,7 +100,7 @@ ClipTextModel::ClipTextModel(const nlohmann::json& config, const Weights& weight
     l.fc2 = linear(p + "mlp.fc2", m.intermediate, C);
     m.layers.push_back(std::move(l));
   }
-  m.final_layer_norm = layer_norm("text_model.final_layer_norm");
+  m.final_layer_norm = layer_norm("text_model.final_layer_norm", DType::F32);
   // position_ids is a buffer (arange) some files carry; everything else must be explained by the config.
   for (const auto& name : weights.names())
     check(used.count(name) != 0 || name == "text_model.embeddings.position_ids",

@@ -18,30 +18,32 @@ Tensor ParamReader::raw(const std::string& name, const Shape& shape) {
 Tensor ParamReader::f32(const std::string& name, const Shape& shape) { return raw(name, shape).to_f32(); }
 
 ops::Conv2d ParamReader::conv(const std::string& prefix, int64_t cin, int64_t cout, int kernel, int stride,
-                              int padding) {
+                              int padding, std::optional<Precision> precision) {
   Tensor w = raw(prefix + ".weight", {cout, cin, kernel, kernel});
   Tensor b = raw(prefix + ".bias", {cout});
-  return ops::Conv2d(w, b, stride, padding);
+  return ops::Conv2d(w, b, stride, padding, precision.value_or(precision_));
 }
 
-ops::Linear ParamReader::linear(const std::string& prefix, int64_t in, int64_t out, bool bias) {
+ops::Linear ParamReader::linear(const std::string& prefix, int64_t in, int64_t out, bool bias,
+                                std::optional<Precision> precision) {
   const std::string wname = prefix + ".weight";
   // The single-file VAE stores its attention projections as 1x1 convs; same numbers.
   const bool conv_shaped = weights_.contains(wname) && weights_.get(wname).ndim() == 4;
   Tensor w = raw(wname, conv_shaped ? Shape{out, in, 1, 1} : Shape{out, in});
   Tensor b = bias ? raw(prefix + ".bias", {out}) : Tensor();
-  return ops::Linear(w, b);
+  return ops::Linear(w, b, precision.value_or(precision_));
 }
 
 GroupNorm ParamReader::group_norm(const std::string& prefix, int64_t channels, int groups, float eps) {
   check(groups > 0 && channels % groups == 0, weights_.network() + ": " + prefix + ": " + std::to_string(channels) +
                                                   " channels cannot be split into " + std::to_string(groups) +
                                                   " groups");
-  return GroupNorm{groups, eps, f32(prefix + ".weight", {channels}), f32(prefix + ".bias", {channels})};
+  return GroupNorm{groups, eps, f32(prefix + ".weight", {channels}), f32(prefix + ".bias", {channels}),
+                   activation_dtype()};
 }
 
 LayerNorm ParamReader::layer_norm(const std::string& prefix, int64_t channels, float eps) {
-  return LayerNorm{eps, f32(prefix + ".weight", {channels}), f32(prefix + ".bias", {channels})};
+  return LayerNorm{eps, f32(prefix + ".weight", {channels}), f32(prefix + ".bias", {channels}), activation_dtype()};
 }
 
 void ParamReader::check_all_used() const {

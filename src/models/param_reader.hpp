@@ -2,6 +2,7 @@
 // Reads one network's parameters from Weights under diffusers names, checking shapes, and builds the
 // kernels' objects from them (weights converted once, here). Remembers what was taken so that a
 // tensor the config does not explain (config and file disagree) is reported instead of ignored.
+#include <optional>
 #include <set>
 #include <string>
 
@@ -11,23 +12,30 @@
 namespace sdwalk::models {
 
 // torch.nn.GroupNorm(groups, C, eps) over channels-last activations, optionally fused with SiLU.
+// `out`: the dtype of the result (BF16 when it only feeds bf16 convolutions/linears).
 struct GroupNorm {
   int groups = 0;
   float eps = 0;
   Tensor gamma, beta;
-  Tensor forward(const Tensor& x, bool silu = false) const { return ops::group_norm(x, groups, gamma, beta, eps, silu); }
+  DType out = DType::F32;
+  Tensor forward(const Tensor& x, bool silu = false) const {
+    return ops::group_norm(x, groups, gamma, beta, eps, silu, out);
+  }
 };
 
 // torch.nn.LayerNorm(C, eps) over the last dimension.
 struct LayerNorm {
   float eps = 0;
   Tensor gamma, beta;
-  Tensor forward(const Tensor& x) const { return ops::layer_norm(x, gamma, beta, eps); }
+  DType out = DType::F32;
+  Tensor forward(const Tensor& x) const { return ops::layer_norm(x, gamma, beta, eps, out); }
 };
 
 class ParamReader {
  public:
-  explicit ParamReader(const Weights& weights) : weights_(weights) {}
+  // precision: of the convolutions and linear layers built here (weights converted to it once).
+  explicit ParamReader(const Weights& weights, Precision precision = Precision::F32)
+      : weights_(weights), precision_(precision) {}
 
   // The stored tensor (any dtype), shape checked.
   Tensor raw(const std::string& name, const Shape& shape);
@@ -35,12 +43,19 @@ class ParamReader {
   Tensor f32(const std::string& name, const Shape& shape);
   bool contains(const std::string& name) const { return weights_.contains(name); }
 
-  // <prefix>.weight [cout, cin, k, k] and <prefix>.bias [cout].
-  ops::Conv2d conv(const std::string& prefix, int64_t cin, int64_t cout, int kernel, int stride, int padding);
+  // <prefix>.weight [cout, cin, k, k] and <prefix>.bias [cout]. `precision` overrides the reader's
+  // (small layers at the edges of a network stay f32 where it costs nothing).
+  ops::Conv2d conv(const std::string& prefix, int64_t cin, int64_t cout, int kernel, int stride, int padding,
+                   std::optional<Precision> precision = {});
   // <prefix>.weight [out, in] (or a 1x1 conv's [out, in, 1, 1]) and, when `bias`, <prefix>.bias [out].
-  ops::Linear linear(const std::string& prefix, int64_t in, int64_t out, bool bias);
+  ops::Linear linear(const std::string& prefix, int64_t in, int64_t out, bool bias,
+                     std::optional<Precision> precision = {});
+  // Norms whose result only feeds this reader's convolutions/linears: bf16 results in BF16 precision.
   GroupNorm group_norm(const std::string& prefix, int64_t channels, int groups, float eps);
   LayerNorm layer_norm(const std::string& prefix, int64_t channels, float eps);
+  Precision precision() const { return precision_; }
+  // The dtype bf16-capable producers (norms, GEGLU, attention) write for this reader's layers.
+  DType activation_dtype() const { return precision_ == Precision::BF16 ? DType::BF16 : DType::F32; }
 
   // Throws Error naming the first tensor of the file that no module took.
   void check_all_used() const;
@@ -48,6 +63,7 @@ class ParamReader {
 
  private:
   const Weights& weights_;
+  Precision precision_ = Precision::F32;
   std::set<std::string> used_;
 };
 

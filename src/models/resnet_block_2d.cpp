@@ -17,10 +17,18 @@ ResnetBlock2D::ResnetBlock2D(ParamReader& p, const std::string& prefix, int64_t 
 }
 
 Tensor ResnetBlock2D::forward(const Tensor& x, const Tensor* temb_act) const {
-  Tensor h = conv1_.forward(norm1_.forward(x, /*silu=*/true));
+  Tensor h;
   if (time_emb_proj_.defined()) {
     check(temb_act != nullptr, "ResnetBlock2D: time embedding expected");
-    ops::add_channel_bias_inplace(h, time_emb_proj_.forward(*temb_act));
+    const Tensor t = time_emb_proj_.forward(*temb_act);
+    if (t.dim(0) == 1) {  // one embedding for the whole batch: folded into conv1's bias
+      h = conv1_.forward(norm1_.forward(x, /*silu=*/true), nullptr, &t);
+    } else {
+      h = conv1_.forward(norm1_.forward(x, /*silu=*/true));
+      ops::add_channel_bias_inplace(h, t);
+    }
+  } else {
+    h = conv1_.forward(norm1_.forward(x, /*silu=*/true));
   }
   h = norm2_.forward(h, /*silu=*/true);  // dropout is the identity at inference
   const Tensor shortcut = conv_shortcut_.defined() ? conv_shortcut_.forward(x) : x;

@@ -14,7 +14,8 @@ class ResnetBlock2D {
   // temb_channels 0: no time embedding (the VAE's blocks).
   ResnetBlock2D(ParamReader& p, const std::string& prefix, int64_t in_channels, int64_t out_channels,
                 int64_t temb_channels, int groups, float eps, float output_scale_factor);
-  // x: [N, H, W, Cin]; temb_act: silu(temb) [N, temb_channels], or nullptr when temb_channels is 0.
+  // x: [N, H, W, Cin]; temb_act: silu(temb) [N, temb_channels] or [1, temb_channels] (the same for the
+  // whole batch), or nullptr when temb_channels is 0.
   Tensor forward(const Tensor& x, const Tensor* temb_act) const;
   int64_t out_channels() const { return out_channels_; }
 

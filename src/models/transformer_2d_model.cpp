@@ -20,6 +20,7 @@ BasicTransformerBlock::BasicTransformerBlock(ParamReader& p, const std::string& 
   const int64_t inner = dim * kFeedForwardMult;
   ff_proj_ = p.linear(prefix + ".ff.net.0.proj", dim, 2 * inner, true);  // GEGLU: value and gate halves
   ff_out_ = p.linear(prefix + ".ff.net.2", inner, dim, true);
+  act_ = p.activation_dtype();
 }
 
 Tensor BasicTransformerBlock::forward(const Tensor& x, const Tensor& context) const {
@@ -28,7 +29,7 @@ Tensor BasicTransformerBlock::forward(const Tensor& x, const Tensor& context) co
   n = norm2_.forward(h);
   h = attn2_.forward(n, &context, &h);
   n = norm3_.forward(h);
-  return ff_out_.forward(ops::geglu(ff_proj_.forward(n)), &h);
+  return ff_out_.forward(ops::geglu(ff_proj_.forward(n), act_), &h);
 }
 
 Transformer2DModel::Transformer2DModel(ParamReader& p, const std::string& prefix, int64_t in_channels,

@@ -23,6 +23,7 @@ class BasicTransformerBlock {
   LayerNorm norm1_, norm2_, norm3_;
   Attention attn1_, attn2_;
   ops::Linear ff_proj_, ff_out_;
+  DType act_ = DType::F32;  // what GEGLU writes for ff_out_ (bf16 in BF16 precision)
 };
 
 struct Transformer2DOptions {

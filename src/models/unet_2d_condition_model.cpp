@@ -75,7 +75,7 @@ void reject_only_cross_attention(const nlohmann::json& config, const ConfigReade
 
 }  // namespace
 
-UNet2DConditionModel::UNet2DConditionModel(const nlohmann::json& config, const Weights& weights) {
+UNet2DConditionModel::UNet2DConditionModel(const nlohmann::json& config, const Weights& weights, Precision precision) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   const ConfigReader c(config, "unet config");
@@ -120,11 +120,13 @@ UNet2DConditionModel::UNet2DConditionModel(const nlohmann::json& config, const W
   impl->cross_attention_dim = cross_dims[0];
   impl->time_embed_dim = c.integer("time_embedding_dim", channels[0] * 4);
 
-  ParamReader p(weights);
+  ParamReader p(weights, precision);
   // Time embedding.
   impl->time_proj = Timesteps{channels[0], c.boolean("flip_sin_to_cos", true), float(c.number("freq_shift", 0))};
   impl->time_embedding = TimestepEmbedding(p, "time_embedding", channels[0], impl->time_embed_dim);
-  impl->conv_in = p.conv("conv_in", impl->in_channels, channels[0], conv_in_kernel, 1, (conv_in_kernel - 1) / 2);
+  // The first and last convolutions touch 4 channels: f32 costs little and keeps the noise prediction exact.
+  impl->conv_in = p.conv("conv_in", impl->in_channels, channels[0], conv_in_kernel, 1, (conv_in_kernel - 1) / 2,
+                         Precision::F32);
 
   auto block_options = [&](size_t i, int num_layers, bool cross) {
     UNetBlockOptions o;
@@ -173,7 +175,9 @@ UNet2DConditionModel::UNet2DConditionModel(const nlohmann::json& config, const W
   }
 
   impl->conv_norm_out = p.group_norm("conv_norm_out", channels[0], groups, eps);
-  impl->conv_out = p.conv("conv_out", channels[0], impl->out_channels, conv_out_kernel, 1, (conv_out_kernel - 1) / 2);
+  impl->conv_norm_out.out = DType::F32;
+  impl->conv_out = p.conv("conv_out", channels[0], impl->out_channels, conv_out_kernel, 1, (conv_out_kernel - 1) / 2,
+                          Precision::F32);
   p.check_all_used();
   impl_ = std::move(impl);
 }
@@ -200,8 +204,9 @@ Tensor UNet2DConditionModel::forward(const Tensor& sample, double timestep, cons
   const Tensor context = encoder_hidden_states.dtype() == DType::F32 ? encoder_hidden_states : encoder_hidden_states.to_f32();
   const Tensor x_in = sample.dtype() == DType::F32 ? sample : sample.to_f32();
 
-  // Every resnet adds time_emb_proj(silu(temb)); silu is taken once here.
-  const Tensor temb_act = repeat_rows(ops::silu(time_embedding(timestep)), B);
+  // Every resnet adds time_emb_proj(silu(temb)); silu is taken once here. One timestep for the whole
+  // batch: one row, which the resnets fold into their conv1 bias.
+  const Tensor temb_act = ops::silu(time_embedding(timestep));
 
   Tensor x = m.conv_in.forward(ops::nchw_to_nhwc(x_in));
   std::vector<Tensor> skips{x};

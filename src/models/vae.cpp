@@ -81,7 +81,7 @@ Tensor Encoder::forward(const Tensor& x) const {
 Decoder::Decoder(ParamReader& p, const std::string& prefix, int64_t latent_channels, int64_t out_channels,
                  const VaeOptions& o) {
   const auto& ch = o.block_out_channels;
-  conv_in_ = p.conv(prefix + ".conv_in", latent_channels, ch.back(), 3, 1, 1);
+  conv_in_ = p.conv(prefix + ".conv_in", latent_channels, ch.back(), 3, 1, 1, Precision::F32);  // 4 input channels
   mid_block_.emplace(p, prefix + ".mid_block", ch.back(), o.norm_num_groups, o.mid_block_add_attention);
   int64_t out_ch = ch.back();
   for (size_t i = 0; i < ch.size(); ++i) {

@@ -164,7 +164,7 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, int heads, b
         "attention: width " + std::to_string(HD) + " does not split into " + std::to_string(heads) + " heads");
   check(Tk > 0, "attention: empty key sequence");
   const int64_t D = HD / heads;
-  Tensor o(q.shape());
+  Tensor o = Tensor::uninitialized(q.shape());
   const Problem P{q.f32(), k.f32(), v.f32(), o.f32(), Tq, Tk, HD, D, float(1.0 / std::sqrt(double(D))), causal};
   const int64_t qblocks = (Tq + kBlockQ - 1) / kBlockQ;
   const int64_t tasks = B * heads * qblocks;

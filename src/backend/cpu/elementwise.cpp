@@ -32,11 +32,19 @@ SDWALK_UNARY_KERNEL(silu_kernel, vsilu(v))
 SDWALK_UNARY_KERNEL(gelu_kernel, vgelu(v))
 SDWALK_UNARY_KERNEL(quick_gelu_kernel, vquick_gelu(v))
 
-// out[i] = a[i] * gelu(g[i]).
-SDWALK_CLONES void geglu_kernel(const float* a, const float* g, float* out, int64_t n) {
+// out[i] = a[i] * gelu(g[i]); out is float or bf16 bits.
+template <class T> SDWALK_INLINE void geglu_impl(const float* a, const float* g, T* out, int64_t n) {
   int64_t i = 0;
-  for (; i + kLanes <= n; i += kLanes) vstore(out + i, vload(a + i) * vgelu(vload(g + i)));
-  if (i < n) vstore_partial(out + i, vload_partial(a + i, n - i) * vgelu(vload_partial(g + i, n - i)), n - i);
+  for (; i + kLanes <= n; i += kLanes) vstore_as(out + i, vload(a + i) * vgelu(vload(g + i)));
+  if (i < n) vstore_as_partial(out + i, vload_partial(a + i, n - i) * vgelu(vload_partial(g + i, n - i)), n - i);
+}
+SDWALK_CLONES void geglu_kernel(const float* a, const float* g, float* out, int64_t n) { geglu_impl(a, g, out, n); }
+SDWALK_CLONES void geglu_kernel(const float* a, const float* g, uint16_t* out, int64_t n) { geglu_impl(a, g, out, n); }
+
+SDWALK_CLONES void to_bf16_kernel(const float* x, uint16_t* y, int64_t n) {
+  int64_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) vstore_bf16(y + i, vload(x + i));
+  if (i < n) vstore_bf16_partial(y + i, vload_partial(x + i, n - i), n - i);
 }
 
 void require_f32(const Tensor& x, const char* op) {
@@ -53,7 +61,7 @@ template <class F> void parallel_chunks(int64_t n, F kernel) {
 
 Tensor unary(const Tensor& x, const char* op, void (*kernel)(const float*, float*, int64_t)) {
   require_f32(x, op);
-  Tensor y(x.shape());
+  Tensor y = Tensor::uninitialized(x.shape());
   const float* a = x.f32();
   float* o = y.f32();
   parallel_chunks(x.numel(), [&](int64_t begin, int64_t count) { kernel(a + begin, o + begin, count); });
@@ -66,18 +74,25 @@ Tensor silu(const Tensor& x) { return unary(x, "silu", silu_kernel); }
 Tensor gelu(const Tensor& x) { return unary(x, "gelu", gelu_kernel); }
 Tensor quick_gelu(const Tensor& x) { return unary(x, "quick_gelu", quick_gelu_kernel); }
 
-Tensor geglu(const Tensor& x) {
+Tensor geglu(const Tensor& x, DType out) {
   require_f32(x, "geglu");
+  check(out == DType::F32 || out == DType::BF16, "geglu: output dtype must be F32 or BF16");
   const int64_t two_f = x.dim(-1);
   check(two_f % 2 == 0, "geglu: last dimension " + std::to_string(two_f) + " is odd");
   const int64_t F = two_f / 2, rows = x.numel() / two_f;
   Shape shape = x.shape();
   shape.back() = F;
-  Tensor y(shape);
+  Tensor y = Tensor::uninitialized(shape, out);
   const float* a = x.f32();
-  float* o = y.f32();
+  if (out == DType::BF16) {
+    uint16_t* o = y.data<uint16_t>();
 #pragma omp parallel for num_threads(threads()) schedule(static)
-  for (int64_t r = 0; r < rows; ++r) geglu_kernel(a + r * two_f, a + r * two_f + F, o + r * F, F);
+    for (int64_t r = 0; r < rows; ++r) geglu_kernel(a + r * two_f, a + r * two_f + F, o + r * F, F);
+  } else {
+    float* o = y.f32();
+#pragma omp parallel for num_threads(threads()) schedule(static)
+    for (int64_t r = 0; r < rows; ++r) geglu_kernel(a + r * two_f, a + r * two_f + F, o + r * F, F);
+  }
   return y;
 }
 
@@ -85,7 +100,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
   require_f32(a, "add");
   require_f32(b, "add");
   check(a.shape() == b.shape(), "add: shapes " + shape_string(a.shape()) + " and " + shape_string(b.shape()) + " differ");
-  Tensor y(a.shape());
+  Tensor y = Tensor::uninitialized(a.shape());
   const float* p = a.f32();
   const float* q = b.f32();
   float* o = y.f32();
@@ -122,6 +137,15 @@ void add_channel_bias_inplace(Tensor& x, const Tensor& v) {
       const float* bn = b + n * C;
       for (int64_t c = 0; c < C; ++c) row[c] += bn[c];
     }
+}
+
+Tensor to_bf16(const Tensor& x) {
+  require_f32(x, "to_bf16");
+  Tensor y = Tensor::uninitialized(x.shape(), DType::BF16);
+  const float* a = x.f32();
+  uint16_t* o = y.data<uint16_t>();
+  parallel_chunks(x.numel(), [&](int64_t begin, int64_t count) { to_bf16_kernel(a + begin, o + begin, count); });
+  return y;
 }
 
 }  // namespace sdwalk::ops

@@ -16,7 +16,7 @@ void require_4d(const Tensor& x, const char* op) {
 Tensor upsample_nearest2x(const Tensor& x) {
   require_4d(x, "upsample_nearest2x");
   const int64_t N = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3);
-  Tensor y({N, 2 * H, 2 * W, C});
+  Tensor y = Tensor::uninitialized({N, 2 * H, 2 * W, C});
   const float* a = x.f32();
   float* o = y.f32();
   const size_t bytes = size_t(C) * sizeof(float);
@@ -36,7 +36,7 @@ Tensor concat_channels(const Tensor& a, const Tensor& b) {
   check(a.dim(0) == b.dim(0) && a.dim(1) == b.dim(1) && a.dim(2) == b.dim(2),
         "concat_channels: " + shape_string(a.shape()) + " and " + shape_string(b.shape()) + " differ in N, H or W");
   const int64_t P = a.dim(0) * a.dim(1) * a.dim(2), Ca = a.dim(3), Cb = b.dim(3);
-  Tensor y({a.dim(0), a.dim(1), a.dim(2), Ca + Cb});
+  Tensor y = Tensor::uninitialized({a.dim(0), a.dim(1), a.dim(2), Ca + Cb});
   const float* pa = a.f32();
   const float* pb = b.f32();
   float* o = y.f32();
@@ -51,7 +51,7 @@ Tensor concat_channels(const Tensor& a, const Tensor& b) {
 Tensor nchw_to_nhwc(const Tensor& x) {
   require_4d(x, "nchw_to_nhwc");
   const int64_t N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
-  Tensor y({N, H, W, C});
+  Tensor y = Tensor::uninitialized({N, H, W, C});
   const float* a = x.f32();
   float* o = y.f32();
 #pragma omp parallel for num_threads(threads()) schedule(static) collapse(2)
@@ -64,7 +64,7 @@ Tensor nchw_to_nhwc(const Tensor& x) {
 Tensor nhwc_to_nchw(const Tensor& x) {
   require_4d(x, "nhwc_to_nchw");
   const int64_t N = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3);
-  Tensor y({N, C, H, W});
+  Tensor y = Tensor::uninitialized({N, C, H, W});
   const float* a = x.f32();
   float* o = y.f32();
 #pragma omp parallel for num_threads(threads()) schedule(static) collapse(2)

@@ -1,8 +1,10 @@
-// ops::Linear through oneDNN matmul: x [M, in] x W^T [in, out] + b, weights reordered once into
-// the primitive's preferred layout, one primitive per row count M, cached.
+// ops::Linear through oneDNN matmul: x [M, in] x W^T [in, out] + b, weights reordered once into the
+// primitive's preferred layout and dtype, one primitive per row count M, cached. The residual add is
+// a binary post-op read straight from the residual tensor.
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <tuple>
 
 #include "backend/cpu/dnnl_context.hpp"
 #include "backend/cpu/op_counters.hpp"
@@ -17,24 +19,28 @@ using dt = memory::data_type;
 
 struct Linear::Impl {
   int64_t in = 0, out = 0;
+  Precision precision = Precision::F32;
   bool has_bias = false;
-  memory bias;     // [1, out]
-  memory weights;  // logical [in, out]
+  memory bias;  // [1, out] f32
+  Tensor bias_storage;
+  detail::OwnedMemory weights;  // logical [in, out]
   struct Entry {
     dnnl::matmul prim;
-    memory weights;
-    memory::desc src, dst;
+    detail::OwnedMemory weights;  // in prim's layout when it differs from Impl::weights
+    memory::desc src, dst, residual;
   };
-  using Key = std::pair<int64_t, bool>;  // M, residual
+  using Key = std::tuple<int64_t, bool, DType>;  // M, residual, output dtype
   mutable std::mutex mutex;
   mutable std::map<Key, Entry> cache;
 
-  dnnl::matmul::primitive_desc make_pd(int64_t m, bool residual) const {
-    const memory::desc src({m, in}, dt::f32, tag::ab);
-    const memory::desc wei({in, out}, dt::f32, tag::any);
-    const memory::desc dst({m, out}, dt::f32, tag::ab);
+  dt compute_type() const { return detail::dnnl_type(precision); }
+
+  dnnl::matmul::primitive_desc make_pd(int64_t m, bool residual, DType out_dtype) const {
+    const memory::desc src({m, in}, compute_type(), tag::ab);
+    const memory::desc wei({in, out}, compute_type(), tag::any);
+    const memory::desc dst({m, out}, detail::dnnl_type(out_dtype), tag::ab);
     dnnl::post_ops po;
-    if (residual) po.append_sum(1.0f);
+    if (residual) po.append_binary(dnnl::algorithm::binary_add, memory::desc({m, out}, dt::f32, tag::ab));
     dnnl::primitive_attr attr;
     attr.set_post_ops(po);
     auto desc = has_bias ? dnnl::matmul::desc(src, wei, memory::desc({1, out}, dt::f32, tag::ab), dst)
@@ -42,77 +48,67 @@ struct Linear::Impl {
     return dnnl::matmul::primitive_desc(desc, attr, detail::cpu_engine());
   }
 
-  // m itself when it owns its bytes; a copy when it still wraps the caller's tensor `w`.
-  static memory owned(const memory& m, const Tensor& w) {
-    if (m.get_data_handle() != w.raw()) return m;
-    memory copy(m.get_desc(), detail::cpu_engine());
-    std::memcpy(copy.get_data_handle(), w.raw(), w.nbytes());
-    return copy;
-  }
-
-  memory weights_for(const memory::desc& want) const {
-    if (weights.get_desc() == want) return weights;
-    memory src = weights, m(want, detail::cpu_engine());
-    dnnl::reorder(src, m).execute(detail::cpu_stream(), src, m);
-    detail::cpu_stream().wait();
-    return m;
-  }
-
-  const Entry& entry(int64_t m, bool residual) const {
+  const Entry& entry(int64_t m, bool residual, DType out_dtype) const {
     std::lock_guard<std::mutex> lock(mutex);
-    const Key key{m, residual};
+    const Key key{m, residual, out_dtype};
     auto it = cache.find(key);
     if (it != cache.end()) return it->second;
-    auto pd = make_pd(m, residual);
-    Entry e{dnnl::matmul(pd), weights_for(pd.weights_desc()), pd.src_desc(), pd.dst_desc()};
+    auto pd = make_pd(m, residual, out_dtype);
+    Entry e{dnnl::matmul(pd), {}, pd.src_desc(), pd.dst_desc(), memory::desc({m, out}, dt::f32, tag::ab)};
+    if (pd.weights_desc() != weights.memory.get_desc()) {
+      e.weights = detail::owned_memory(pd.weights_desc());
+      memory from = weights.memory;
+      detail::sync_threads();
+      dnnl::reorder(from, e.weights.memory).execute(detail::cpu_stream(), from, e.weights.memory);
+      detail::cpu_stream().wait();
+    }
     return cache.emplace(key, std::move(e)).first->second;
   }
 };
 
-Linear::Linear(const Tensor& weight, const Tensor& bias) : impl_(std::make_shared<Impl>()) {
+Linear::Linear(const Tensor& weight, const Tensor& bias, Precision precision) : impl_(std::make_shared<Impl>()) {
   const bool ok = weight.ndim() == 2 || (weight.ndim() == 4 && weight.dim(2) == 1 && weight.dim(3) == 1);
   check(ok, "Linear: weight has shape " + shape_string(weight.shape()) + ", expected [out, in]");
   auto& p = *impl_;
   p.out = weight.dim(0);
   p.in = weight.dim(1);
+  p.precision = precision;
   p.has_bias = bias.defined();
-  auto& eng = detail::cpu_engine();
   if (p.has_bias) {
     check(bias.numel() == p.out, "Linear: bias has shape " + shape_string(bias.shape()) + ", expected [" +
                                      std::to_string(p.out) + "]");
-    const Tensor b = bias.to_f32();
-    p.bias = memory({{1, p.out}, dt::f32, tag::ab}, eng);
-    std::memcpy(p.bias.get_data_handle(), b.raw(), b.nbytes());
+    p.bias_storage = bias.to_f32();
+    p.bias = memory({{1, p.out}, dt::f32, tag::ab}, detail::cpu_engine(), p.bias_storage.raw());
   }
   // PyTorch's [out, in] row-major is W^T [in, out] in column-major ("ba").
-  // f32 weights are read in place (e.g. from the mmap'ed file); others are converted once.
-  const Tensor w = weight.dtype() == DType::F32 ? weight : weight.to_f32();
-  memory plain({{p.in, p.out}, dt::f32, tag::ba}, eng, const_cast<void*>(w.raw()));
-  p.weights = plain;
-  p.weights = p.owned(p.weights_for(p.make_pd(256, false).weights_desc()), w);
+  p.weights = detail::reorder_weights(weight, {p.in, p.out}, tag::ba, p.make_pd(1024, false, DType::F32).weights_desc());
 }
 
-Tensor Linear::forward(const Tensor& x, const Tensor* residual) const {
+Tensor Linear::forward(const Tensor& x, const Tensor* residual, DType out_dtype) const {
   check(impl_ != nullptr, "Linear: forward on an empty layer");
   const auto& p = *impl_;
-  check(x.ndim() >= 1 && x.dim(-1) == p.in && x.dtype() == DType::F32,
-        "Linear: input has shape " + shape_string(x.shape()) + ", expected [..., " + std::to_string(p.in) + "] f32");
+  check(x.ndim() >= 1 && x.dim(-1) == p.in && (x.dtype() == DType::F32 || x.dtype() == DType::BF16),
+        "Linear: input has shape " + shape_string(x.shape()) + " " + dtype_name(x.dtype()) + ", expected [..., " +
+            std::to_string(p.in) + "] f32 or bf16");
+  check(out_dtype == DType::F32 || out_dtype == DType::BF16, "Linear: output dtype must be F32 or BF16");
   const int64_t m = x.numel() / p.in;
   Shape shape = x.shape();
   shape.back() = p.out;
-  Tensor y(shape);
+  Tensor y = Tensor::uninitialized(shape, out_dtype);
   if (m == 0) return y;
-  if (residual) {
+  if (residual)
     check(residual->numel() == y.numel() && residual->dim(-1) == p.out && residual->dtype() == DType::F32,
           "Linear: residual has shape " + shape_string(residual->shape()) + ", expected " + shape_string(y.shape()));
-    std::memcpy(y.raw(), residual->raw(), y.nbytes());
-  }
-  const auto& e = p.entry(m, residual != nullptr);
+  const Tensor src_t = detail::as_dtype(x, p.precision == Precision::BF16 ? DType::BF16 : DType::F32);
+  const auto& e = p.entry(m, residual != nullptr, out_dtype);
   auto& eng = detail::cpu_engine();
-  memory src(e.src, eng, const_cast<void*>(x.raw()));
-  memory dst(e.dst, eng, y.raw());
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, e.weights}, {DNNL_ARG_DST, dst}};
+  const memory& weights = e.weights.bytes ? e.weights.memory : p.weights.memory;
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(e.src, eng, const_cast<void*>(src_t.raw()))},
+                                       {DNNL_ARG_WEIGHTS, weights},
+                                       {DNNL_ARG_DST, memory(e.dst, eng, y.raw())}};
   if (p.has_bias) args[DNNL_ARG_BIAS] = p.bias;
+  if (residual)
+    args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = memory(e.residual, eng, const_cast<void*>(residual->raw()));
   detail::sync_threads();
   detail::CountedCall count(&OpCounters::linear_flops, &OpCounters::linear_s, 2.0 * double(m) * double(p.in) * double(p.out));
   auto& s = detail::cpu_stream();
@@ -123,5 +119,6 @@ Tensor Linear::forward(const Tensor& x, const Tensor* residual) const {
 
 int Linear::in_features() const { return impl_ ? int(impl_->in) : 0; }
 int Linear::out_features() const { return impl_ ? int(impl_->out) : 0; }
+Precision Linear::precision() const { return impl_ ? impl_->precision : Precision::F32; }
 
 }  // namespace sdwalk::ops

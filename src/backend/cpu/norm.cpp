@@ -33,23 +33,48 @@ SDWALK_CLONES void channel_moments(const float* x, int64_t rows, int64_t C, doub
   }
 }
 
-// y[p, c] = x[p, c] * scale[c] + shift[c] (then SiLU) over rows p of a [rows, C] block.
-SDWALK_CLONES void scale_shift(const float* x, float* y, int64_t rows, int64_t C, const float* scale,
-                               const float* shift, bool silu) {
+// y[p, c] = x[p, c] * scale[c] + shift[c] (then SiLU) over rows p of a [rows, C] block; y is float
+// or bf16 bits.
+template <class T>
+SDWALK_INLINE void scale_shift_impl(const float* x, T* y, int64_t rows, int64_t C, const float* scale,
+                                    const float* shift, bool silu) {
   for (int64_t p = 0; p < rows; ++p) {
     const float* xr = x + p * C;
-    float* yr = y + p * C;
+    T* yr = y + p * C;
     int64_t c = 0;
     for (; c + kLanes <= C; c += kLanes) {
       vf16 v = vload(xr + c) * vload(scale + c) + vload(shift + c);
-      vstore(yr + c, silu ? vsilu(v) : v);
+      vstore_as(yr + c, silu ? vsilu(v) : v);
     }
     if (c < C) {
       const int64_t n = C - c;
       vf16 v = vload_partial(xr + c, n) * vload_partial(scale + c, n) + vload_partial(shift + c, n);
-      vstore_partial(yr + c, silu ? vsilu(v) : v, n);
+      vstore_as_partial(yr + c, silu ? vsilu(v) : v, n);
     }
   }
+}
+
+SDWALK_CLONES void scale_shift(const float* x, float* y, int64_t rows, int64_t C, const float* scale,
+                               const float* shift, bool silu) {
+  scale_shift_impl(x, y, rows, C, scale, shift, silu);
+}
+
+SDWALK_CLONES void scale_shift(const float* x, uint16_t* y, int64_t rows, int64_t C, const float* scale,
+                               const float* shift, bool silu) {
+  scale_shift_impl(x, y, rows, C, scale, shift, silu);
+}
+
+// Writes rows of the result into y (f32 or bf16 tensor) starting at element offset `at`.
+void scale_shift_into(const float* x, Tensor& y, int64_t at, int64_t rows, int64_t C, const float* scale,
+                      const float* shift, bool silu) {
+  if (y.dtype() == DType::BF16)
+    scale_shift(x, y.data<uint16_t>() + at, rows, C, scale, shift, silu);
+  else
+    scale_shift(x, y.f32() + at, rows, C, scale, shift, silu);
+}
+
+void check_out_dtype(DType out, const char* op) {
+  check(out == DType::F32 || out == DType::BF16, std::string(op) + ": output dtype must be F32 or BF16");
 }
 
 // Mean and 1/std of one row, sums in double.
@@ -74,7 +99,8 @@ SDWALK_CLONES void row_moments(const float* x, int64_t C, double eps, double* me
 
 }  // namespace
 
-Tensor group_norm(const Tensor& x, int groups, const Tensor& gamma, const Tensor& beta, float eps, bool silu) {
+Tensor group_norm(const Tensor& x, int groups, const Tensor& gamma, const Tensor& beta, float eps, bool silu, DType out) {
+  check_out_dtype(out, "group_norm");
   check(x.ndim() >= 2 && x.dtype() == DType::F32, "group_norm: input " + shape_string(x.shape()) + " must be f32 [N, ..., C]");
   const int64_t N = x.dim(0), C = x.dim(-1);
   check(groups > 0 && C % groups == 0,
@@ -83,7 +109,7 @@ Tensor group_norm(const Tensor& x, int groups, const Tensor& gamma, const Tensor
   const int64_t positions = x.numel() / (N * C), cpg = C / groups;
   const float* g = gamma.f32();
   const float* b = beta.f32();
-  Tensor y(x.shape());
+  Tensor y = Tensor::uninitialized(x.shape(), out);
   const double count = double(positions) * double(cpg);
   const int nt = threads();
   constexpr int64_t kRows = 64;  // rows per parallel work item
@@ -92,7 +118,7 @@ Tensor group_norm(const Tensor& x, int groups, const Tensor& gamma, const Tensor
   std::vector<float> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
   for (int64_t n = 0; n < N; ++n) {
     const float* xn = x.f32() + n * positions * C;
-    float* yn = y.f32() + n * positions * C;
+    const int64_t yn = n * positions * C;
     std::fill(partial.begin(), partial.end(), 0.0);
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t blk = 0; blk < blocks; ++blk) {
@@ -118,21 +144,21 @@ Tensor group_norm(const Tensor& x, int groups, const Tensor& gamma, const Tensor
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int64_t blk = 0; blk < blocks; ++blk) {
       const int64_t p0 = blk * kRows;
-      scale_shift(xn + p0 * C, yn + p0 * C, std::min(kRows, positions - p0), C, scale.data(), shift.data(), silu);
+      scale_shift_into(xn + p0 * C, y, yn + p0 * C, std::min(kRows, positions - p0), C, scale.data(), shift.data(), silu);
     }
   }
   return y;
 }
 
-Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps) {
+Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, DType out) {
+  check_out_dtype(out, "layer_norm");
   check(x.ndim() >= 1 && x.dtype() == DType::F32, "layer_norm: input must be f32");
   const int64_t C = x.dim(-1), rows = x.numel() / C;
   check(gamma.numel() == C && beta.numel() == C, "layer_norm: gamma/beta must have " + std::to_string(C) + " values");
   const float* g = gamma.f32();
   const float* b = beta.f32();
-  Tensor y(x.shape());
+  Tensor y = Tensor::uninitialized(x.shape(), out);
   const float* xs = x.f32();
-  float* ys = y.f32();
 #pragma omp parallel num_threads(threads())
   {
     std::vector<float> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
@@ -145,7 +171,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, floa
         scale[size_t(c)] = float(rstd * g[c]);
         shift[size_t(c)] = float(double(b[c]) - mean * rstd * g[c]);
       }
-      scale_shift(xs + r * C, ys + r * C, 1, C, scale.data(), shift.data(), false);
+      scale_shift_into(xs + r * C, y, r * C, 1, C, scale.data(), shift.data(), false);
     }
   }
   return y;

@@ -1,5 +1,8 @@
 // ops::set_threads / ops::threads: one OpenMP thread count for our kernels and oneDNN's.
 #include <omp.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include <atomic>
 
@@ -21,6 +24,12 @@ void set_threads(int n) {
 int threads() {
   const int n = g_threads.load();
   return n > 0 ? n : omp_get_max_threads();
+}
+
+void use_passive_omp_wait(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY") != nullptr) return;
+  setenv("OMP_WAIT_POLICY", "passive", 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: then run on with libgomp's default
 }
 
 }  // namespace sdwalk::ops

@@ -88,6 +88,41 @@ SDWALK_INLINE double vsum(const vd8& v) {
   return s;
 }
 
+// bf16 (as uint16 bits) <-> float, 16 at a time. Rounding to nearest even; NaN stays a (quiet) NaN.
+typedef uint32_t vu16 __attribute__((vector_size(64)));
+typedef uint16_t vh16 __attribute__((vector_size(32)));
+SDWALK_INLINE vh16 vto_bf16(const vf16& v) {
+  const vu16 u = std::bit_cast<vu16>(v);
+  const vu16 rounded = (u + 0x7FFFu + ((u >> 16) & 1u)) >> 16;
+  const vu16 nan = (u >> 16) | 0x40u;
+  const vu16 r = (u & 0x7FFFFFFFu) > 0x7F800000u ? nan : rounded;
+  return __builtin_convertvector(r, vh16);
+}
+SDWALK_INLINE void vstore_bf16(uint16_t* p, const vf16& v) {
+  const vh16 h = vto_bf16(v);
+  std::memcpy(p, &h, sizeof h);
+}
+SDWALK_INLINE void vstore_bf16_partial(uint16_t* p, const vf16& v, int64_t n) {
+  const vh16 h = vto_bf16(v);
+  std::memcpy(p, &h, size_t(n) * sizeof(uint16_t));
+}
+SDWALK_INLINE vf16 vload_bf16(const uint16_t* p) {
+  vh16 h;
+  std::memcpy(&h, p, sizeof h);
+  return std::bit_cast<vf16>(__builtin_convertvector(h, vu16) << 16);
+}
+SDWALK_INLINE vf16 vload_bf16_partial(const uint16_t* p, int64_t n) {
+  vh16 h{};
+  std::memcpy(&h, p, size_t(n) * sizeof(uint16_t));
+  return std::bit_cast<vf16>(__builtin_convertvector(h, vu16) << 16);
+}
+
+// Stores 16 floats as float or as bf16, by the pointer's type.
+SDWALK_INLINE void vstore_as(float* p, const vf16& v) { vstore(p, v); }
+SDWALK_INLINE void vstore_as(uint16_t* p, const vf16& v) { vstore_bf16(p, v); }
+SDWALK_INLINE void vstore_as_partial(float* p, const vf16& v, int64_t n) { vstore_partial(p, v, n); }
+SDWALK_INLINE void vstore_as_partial(uint16_t* p, const vf16& v, int64_t n) { vstore_bf16_partial(p, v, n); }
+
 // Scalar twins through the vector code, for tails and small loops (lane 0).
 SDWALK_INLINE float exp_approx(float x) { return vexp(vbroadcast(x))[0]; }
 

@@ -1,0 +1,18 @@
+#pragma once
+// The arithmetic of the convolutions and matrix products: F32 throughout, or BF16 (bf16 weights and
+// inputs, f32 accumulation and f32 outputs; norms, softmax and the residual stream stay f32).
+#include <string>
+
+namespace sdwalk {
+
+enum class Precision { F32, BF16 };
+
+// True where the CPU multiplies bf16 natively (AVX512_BF16 or AMX), as oneDNN sees it.
+bool cpu_has_bf16();
+// BF16 where cpu_has_bf16(), else F32.
+Precision default_precision();
+std::string precision_name(Precision p);  // "f32" / "bf16"
+// "f32", "bf16" or "auto" (default_precision()); Error naming `what` (e.g. "--precision") otherwise.
+Precision parse_precision(const std::string& text, const std::string& what = "precision");
+
+}  // namespace sdwalk

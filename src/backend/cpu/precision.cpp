@@ -1,0 +1,29 @@
+// Precision names and the CPU's bf16 support (asked of oneDNN: it is the one that runs the products).
+#include "sdwalk/precision.hpp"
+
+#include <dnnl.hpp>
+
+#include "sdwalk/error.hpp"
+
+namespace sdwalk {
+
+bool cpu_has_bf16() {
+  static const bool has = [] {
+    const auto isa = dnnl::get_effective_cpu_isa();
+    return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+  }();
+  return has;
+}
+
+Precision default_precision() { return cpu_has_bf16() ? Precision::BF16 : Precision::F32; }
+
+std::string precision_name(Precision p) { return p == Precision::BF16 ? "bf16" : "f32"; }
+
+Precision parse_precision(const std::string& text, const std::string& what) {
+  if (text == "f32") return Precision::F32;
+  if (text == "bf16") return Precision::BF16;
+  if (text == "auto") return default_precision();
+  throw Error(what + " '" + text + "': expected f32, bf16 or auto");
+}
+
+}  // namespace sdwalk

@@ -10,7 +10,9 @@ ResnetBlock2D::ResnetBlock2D(ParamReader& p, const std::string& prefix, int64_t 
     : out_channels_(out_channels), output_scale_factor_(output_scale_factor) {
   norm1_ = p.group_norm(prefix + ".norm1", in_channels, groups, eps);
   conv1_ = p.conv(prefix + ".conv1", in_channels, out_channels, 3, 1, 1);
-  if (temb_channels > 0) time_emb_proj_ = p.linear(prefix + ".time_emb_proj", temb_channels, out_channels, true);
+  // One row per step (a matrix-vector product): f32 costs nothing and keeps the time bias exact.
+  if (temb_channels > 0)
+    time_emb_proj_ = p.linear(prefix + ".time_emb_proj", temb_channels, out_channels, true, Precision::F32);
   norm2_ = p.group_norm(prefix + ".norm2", out_channels, groups, eps);
   conv2_ = p.conv(prefix + ".conv2", out_channels, out_channels, 3, 1, 1);
   if (in_channels != out_channels) conv_shortcut_ = p.conv(prefix + ".conv_shortcut", in_channels, out_channels, 1, 1, 0);

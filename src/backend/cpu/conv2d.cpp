@@ -1,7 +1,12 @@
 // ops::Conv2d through oneDNN: NHWC activations, weights reordered once into the primitive's
 // preferred (blocked) layout and dtype, one primitive per input shape, cached. The residual add is a
-// binary post-op (read straight from the residual tensor, no copy); an extra per-channel bias (the
-// resnet's time embedding) is folded into the bias.
+// sum post-op over the residual copied into the output: a binary post-op would read it in place but
+// makes oneDNN 2.6 pick its slower jit kernel over brgconv, with a second weights layout (a second
+// copy of the weights); the copy costs far less. An extra per-channel bias (the resnet's time
+// embedding) is folded into the bias.
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -18,6 +23,17 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
+namespace {
+// dst = src (same size), spread over the threads.
+void copy_parallel(Tensor& dst, const Tensor& src) {
+  const auto* s = static_cast<const std::byte*>(src.raw());
+  auto* d = static_cast<std::byte*>(dst.raw());
+  const int64_t n = int64_t(src.nbytes()), chunk = int64_t(1) << 20;
+#pragma omp parallel for num_threads(threads()) schedule(static) if (n > chunk)
+  for (int64_t i = 0; i < n; i += chunk) std::memcpy(d + i, s + i, size_t(std::min(chunk, n - i)));
+}
+}  // namespace
+
 struct Conv2d::Impl {
   int cout = 0, cin = 0, k = 0, stride = 1, padding = 0;
   Precision precision = Precision::F32;
@@ -27,7 +43,7 @@ struct Conv2d::Impl {
   struct Entry {
     dnnl::convolution_forward prim;
     detail::OwnedMemory weights;  // in prim's layout when it differs from Impl::weights
-    memory::desc src, dst, residual;
+    memory::desc src, dst;
   };
   using Key = std::tuple<int64_t, int64_t, int64_t, bool>;  // N, H, W, residual
   mutable std::mutex mutex;
@@ -42,7 +58,7 @@ struct Conv2d::Impl {
     const memory::desc wei({cout, cin, k, k}, compute_type(), tag::any);
     const memory::desc b({cout}, dt::f32, tag::x);
     dnnl::post_ops po;
-    if (residual) po.append_binary(dnnl::algorithm::binary_add, dst);
+    if (residual) po.append_sum(1.0f);
     dnnl::primitive_attr attr;
     attr.set_post_ops(po);
     const memory::dims strides{stride, stride}, pad{padding, padding};
@@ -57,8 +73,11 @@ struct Conv2d::Impl {
     auto it = cache.find(key);
     if (it != cache.end()) return it->second;
     auto pd = make_pd(n, h, w, residual);
-    Entry e{dnnl::convolution_forward(pd), {}, pd.src_desc(), pd.dst_desc(), pd.dst_desc()};
+    Entry e{dnnl::convolution_forward(pd), {}, pd.src_desc(), pd.dst_desc()};
     if (pd.weights_desc() != weights.memory.get_desc()) {
+      if (std::getenv("SDWALK_DEBUG_WEIGHTS"))
+        std::fprintf(stderr, "conv %dx%dx%dx%d: second weights copy for N=%lld H=%lld W=%lld residual=%d\n", cout, cin, k, k,
+                     (long long)n, (long long)h, (long long)w, int(residual));
       e.weights = detail::owned_memory(pd.weights_desc());
       memory from = weights.memory;
       detail::sync_threads();
@@ -105,9 +124,11 @@ Tensor Conv2d::forward(const Tensor& x, const Tensor* residual, const Tensor* ex
   check(ho > 0 && wo > 0, "Conv2d: input " + shape_string(x.shape()) + " is smaller than the kernel");
   const Tensor src_t = detail::as_dtype(x, p.precision == Precision::BF16 ? DType::BF16 : DType::F32);
   Tensor y = Tensor::uninitialized({n, ho, wo, p.cout});
-  if (residual)
+  if (residual) {
     check(residual->shape() == y.shape() && residual->dtype() == DType::F32,
           "Conv2d: residual has shape " + shape_string(residual->shape()) + ", expected " + shape_string(y.shape()));
+    copy_parallel(y, *residual);
+  }
   Tensor bias = p.bias;
   if (extra_bias) {
     check(extra_bias->numel() == p.cout && extra_bias->dtype() == DType::F32,
@@ -123,8 +144,6 @@ Tensor Conv2d::forward(const Tensor& x, const Tensor* residual, const Tensor* ex
                                        {DNNL_ARG_WEIGHTS, weights},
                                        {DNNL_ARG_BIAS, memory({{p.cout}, dt::f32, tag::x}, eng, bias.raw())},
                                        {DNNL_ARG_DST, memory(e.dst, eng, y.raw())}};
-  if (residual)
-    args[DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1] = memory(e.residual, eng, const_cast<void*>(residual->raw()));
   detail::sync_threads();
   detail::CountedCall count(&OpCounters::conv_flops, &OpCounters::conv_s,
                             2.0 * double(n * ho * wo) * double(p.cout) * double(p.cin) * double(p.k * p.k));

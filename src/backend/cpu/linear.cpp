@@ -1,6 +1,8 @@
 // ops::Linear through oneDNN matmul: x [M, in] x W^T [in, out] + b, weights reordered once into the
 // primitive's preferred layout and dtype, one primitive per row count M, cached. The residual add is
 // a binary post-op read straight from the residual tensor.
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -56,6 +58,9 @@ struct Linear::Impl {
     auto pd = make_pd(m, residual, out_dtype);
     Entry e{dnnl::matmul(pd), {}, pd.src_desc(), pd.dst_desc(), memory::desc({m, out}, dt::f32, tag::ab)};
     if (pd.weights_desc() != weights.memory.get_desc()) {
+      if (std::getenv("SDWALK_DEBUG_WEIGHTS"))
+        std::fprintf(stderr, "linear %lldx%lld: second weights copy for M=%lld residual=%d\n", (long long)out, (long long)in,
+                     (long long)m, int(residual));
       e.weights = detail::owned_memory(pd.weights_desc());
       memory from = weights.memory;
       detail::sync_threads();

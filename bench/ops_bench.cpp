@@ -71,8 +71,9 @@ BENCHMARK(BM_Linear)->Args({8192, 320, 320})->Args({8192, 320, 2560})->Args({819
 // Attention: args tokens, key tokens, heads, head dim (batch 2).
 void BM_Attention(benchmark::State& state) {
   const int64_t tq = state.range(0), tk = state.range(1), heads = state.range(2), d = state.range(3);
-  const Tensor q = random_tensor({2, tq, heads * d}, 1), k = random_tensor({2, tk, heads * d}, 2),
-               v = random_tensor({2, tk, heads * d}, 3);
+  const Tensor q = random_tensor({2, tq, heads * d}, 1).to(input_dtype()),
+               k = random_tensor({2, tk, heads * d}, 2).to(input_dtype()),
+               v = random_tensor({2, tk, heads * d}, 3).to(input_dtype());
   run(state, [&] { benchmark::DoNotOptimize(ops::attention(q, k, v, int(heads))); });
 }
 BENCHMARK(BM_Attention)->Args({4096, 4096, 8, 40})->Args({1024, 1024, 8, 80})->Args({256, 256, 8, 160})

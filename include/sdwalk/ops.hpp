@@ -83,7 +83,10 @@ void add_channel_bias_inplace(Tensor& x, const Tensor& v);
 // Multi-head scaled dot-product attention, softmax(q k^T / sqrt(D)) v, without ever holding the
 // full [Tq, Tk] score matrix (tiles + online softmax).
 // q: [B, Tq, H*D], k and v: [B, Tk, H*D] -> [B, Tq, H*D]. `causal`: position i sees keys <= i.
-Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, int heads, bool causal = false);
+// q, k, v f32 or bf16: all bf16 (and no mask) runs the bf16 kernel where the CPU has AVX512_BF16
+// (bf16 products, f32 softmax and accumulation); otherwise f32. The result is written as `out`.
+Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, int heads, bool causal = false,
+                 DType out = DType::F32);
 
 Tensor upsample_nearest2x(const Tensor& x);                // [N, H, W, C] -> [N, 2H, 2W, C]
 Tensor concat_channels(const Tensor& a, const Tensor& b);  // [N, H, W, Ca] ++ [N, H, W, Cb]

@@ -20,6 +20,7 @@ class Attention {
 
  private:
   int heads_ = 0;
+  DType act_ = DType::F32;  // dtype of q/k/v and the attention output (BF16 in bf16 precision)
   ops::Linear to_q_, to_k_, to_v_, to_out_;
 };
 

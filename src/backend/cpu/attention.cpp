@@ -11,6 +11,7 @@
 #include <limits>
 #include <vector>
 
+#include "backend/cpu/attention_bf16.hpp"
 #include "backend/cpu/op_counters.hpp"
 #include "backend/cpu/vec_math.hpp"
 #include "sdwalk/error.hpp"
@@ -42,7 +43,10 @@ struct Problem {
 
 struct Scratch {
   std::vector<float> qt, st, ot;  // Q^T [D, 64], S^T/P^T [32, 64], O^T [D, 64]
-  explicit Scratch(int64_t D) : qt(size_t(D * kBlockQ)), st(size_t(kBlockK * kBlockQ)), ot(size_t(D * kBlockQ)) {}
+  // st has kR spare rows: a register block is stored whole (storing only its valid rows would index
+  // the accumulators at run time and push them out of registers).
+  explicit Scratch(int64_t D)
+      : qt(size_t(D * kBlockQ)), st(size_t((kBlockK + kR) * kBlockQ)), ot(size_t(D * kBlockQ)) {}
 };
 
 __attribute__((target_clones("avx512f", "avx2", "default"))) void attention_block(const Problem& P, int64_t b,
@@ -84,7 +88,9 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attention_bloc
           for (int64_t v = 0; v < kNV; ++v) acc[r][v] += kb * qv[v];
         }
       }
-      for (int64_t r = 0; r < jn; ++r)
+#pragma GCC unroll 4
+      for (int64_t r = 0; r < kR; ++r)
+#pragma GCC unroll 4
         for (int64_t v = 0; v < kNV; ++v) vstore(st + (j + r) * kBlockQ + v * detail::kLanes, acc[r][v]);
     }
     if (P.causal && k0 + nk - 1 > q0) {
@@ -152,10 +158,25 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attention_bloc
 
 }  // namespace
 
-Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, int heads, bool causal) {
-  check(q.ndim() == 3 && k.ndim() == 3 && v.ndim() == 3 && q.dtype() == DType::F32 && k.dtype() == DType::F32 &&
-            v.dtype() == DType::F32,
-        "attention: q, k, v must be f32 [B, T, H*D]");
+Tensor attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, int heads, bool causal, DType out) {
+  auto float_type = [](const Tensor& t) { return t.dtype() == DType::F32 || t.dtype() == DType::BF16; };
+  check(q_in.ndim() == 3 && k_in.ndim() == 3 && v_in.ndim() == 3 && float_type(q_in) && float_type(k_in) &&
+            float_type(v_in),
+        "attention: q, k, v must be f32 or bf16 [B, T, H*D]");
+  check(out == DType::F32 || out == DType::BF16, "attention: output dtype must be F32 or BF16");
+  const int64_t D_in = heads > 0 ? q_in.dim(2) / heads : 0;
+  const bool bf16 = q_in.dtype() == DType::BF16 && k_in.dtype() == DType::BF16 && v_in.dtype() == DType::BF16;
+  if (bf16 && !causal && heads > 0 && q_in.dim(2) % heads == 0 && detail::attention_bf16_supported(D_in) &&
+      k_in.shape() == v_in.shape() && k_in.dim(0) == q_in.dim(0) && k_in.dim(2) == q_in.dim(2) && k_in.dim(1) > 0) {
+    Tensor o = Tensor::uninitialized(q_in.shape(), out);
+    detail::CountedCall count(&OpCounters::attention_flops, &OpCounters::attention_s,
+                              4.0 * double(q_in.dim(0)) * double(q_in.dim(1)) * double(k_in.dim(1)) * double(q_in.dim(2)));
+    detail::attention_bf16(q_in, k_in, v_in, heads, o);
+    return o;
+  }
+  // The f32 kernel: bf16 inputs are widened first.
+  const Tensor q = q_in.dtype() == DType::F32 ? q_in : q_in.to_f32(), k = k_in.dtype() == DType::F32 ? k_in : k_in.to_f32(),
+               v = v_in.dtype() == DType::F32 ? v_in : v_in.to_f32();
   const int64_t B = q.dim(0), Tq = q.dim(1), HD = q.dim(2), Tk = k.dim(1);
   check(k.shape() == v.shape() && k.dim(0) == B && k.dim(2) == HD,
         "attention: q " + shape_string(q.shape()) + ", k " + shape_string(k.shape()) + ", v " +
@@ -181,7 +202,7 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, int heads, b
       attention_block(P, b, h, q0, std::min(kBlockQ, Tq - q0), scratch);
     }
   }
-  return o;
+  return out == DType::BF16 ? to_bf16(o) : o;
 }
 
 }  // namespace sdwalk::ops

@@ -1,0 +1,15 @@
+#pragma once
+// The bf16 attention kernel (AVX512_BF16) behind ops::attention for bf16 q/k/v.
+#include <cstdint>
+
+#include "sdwalk/tensor.hpp"
+
+namespace sdwalk::ops::detail {
+
+// The CPU has AVX512_BF16 and the head dimension is even (the kernel multiplies adjacent pairs).
+bool attention_bf16_supported(int64_t head_dim);
+// q [B, Tq, H*D], k and v [B, Tk, H*D] bf16 (checked by the caller) -> out (f32 or bf16, q's shape),
+// no mask.
+void attention_bf16(const Tensor& q, const Tensor& k, const Tensor& v, int heads, Tensor& out);
+
+}  // namespace sdwalk::ops::detail

@@ -22,6 +22,9 @@ struct LoadOptions {
   std::filesystem::path model;          // diffusers folder or single-file checkpoint
   std::filesystem::path tokenizer_dir;  // overrides the model's tokenizer (needed for single files)
   std::filesystem::path config_dir;     // diffusers folder whose config.json files describe a single file
+  // Of the networks' convolutions and matmuls; BF16: weights stored bf16, f32 accumulation, norms and
+  // softmax in f32 (sdwalk/precision.hpp; default_precision() picks BF16 where the CPU has it).
+  Precision precision = Precision::F32;
 };
 
 struct EncodedPrompt {

@@ -12,7 +12,8 @@ bool cpu_has_bf16();
 // BF16 where cpu_has_bf16(), else F32.
 Precision default_precision();
 std::string precision_name(Precision p);  // "f32" / "bf16"
-// "f32", "bf16" or "auto" (default_precision()); Error naming `what` (e.g. "--precision") otherwise.
+// "f32", "bf16" or "auto" (default_precision()); Error naming `what` (e.g. "--precision") otherwise,
+// and for "bf16" on a CPU without native bf16. (Layers asked for BF16 there run in f32.)
 Precision parse_precision(const std::string& text, const std::string& what = "precision");
 
 }  // namespace sdwalk

@@ -79,7 +79,7 @@ ClipTextModel::ClipTextModel(const nlohmann::json& config, const Weights& weight
     Tensor w = take(prefix + ".weight", {out, in});
     return ops::Linear(w, take(prefix + ".bias", {out}), precision);
   };
-  const DType act_dtype = precision == Precision::BF16 ? DType::BF16 : DType::F32;
+  const DType act_dtype = precision == Precision::BF16 && cpu_has_bf16() ? DType::BF16 : DType::F32;
   auto layer_norm = [&](const std::string& prefix, DType out) {
     Tensor g = take(prefix + ".weight", {m.hidden});
     return LayerNorm{g, take(prefix + ".bias", {m.hidden}), eps, out};

@@ -35,7 +35,7 @@ class ParamReader {
  public:
   // precision: of the convolutions and linear layers built here (weights converted to it once).
   explicit ParamReader(const Weights& weights, Precision precision = Precision::F32)
-      : weights_(weights), precision_(precision) {}
+      : weights_(weights), precision_(precision == Precision::BF16 && !cpu_has_bf16() ? Precision::F32 : precision) {}
 
   // The stored tensor (any dtype), shape checked.
   Tensor raw(const std::string& name, const Shape& shape);

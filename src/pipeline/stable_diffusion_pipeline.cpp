@@ -18,9 +18,9 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options
   check_finite(f.unet);
   check_finite(f.vae);
   p.tokenizer_ = std::make_shared<ClipTokenizer>(ClipTokenizer::load(f.tokenizer_dir));
-  p.text_encoder_ = std::make_shared<ClipTextModel>(f.text_encoder_config, f.text_encoder);
-  p.unet_ = std::make_shared<UNet2DConditionModel>(f.unet_config, f.unet);
-  p.vae_ = std::make_shared<AutoencoderKL>(f.vae_config, f.vae);
+  p.text_encoder_ = std::make_shared<ClipTextModel>(f.text_encoder_config, f.text_encoder, options.precision);
+  p.unet_ = std::make_shared<UNet2DConditionModel>(f.unet_config, f.unet, options.precision);
+  p.vae_ = std::make_shared<AutoencoderKL>(f.vae_config, f.vae, options.precision);
   return p;
 }
 

@@ -99,7 +99,8 @@ Conv2d::Conv2d(const Tensor& weight, const Tensor& bias, int stride, int padding
   p.k = int(weight.dim(2));
   p.stride = stride;
   p.padding = padding;
-  p.precision = precision;
+  // Without native bf16 the layer runs in f32 (parse_precision refuses an explicit bf16 there).
+  p.precision = cpu_has_bf16() ? precision : Precision::F32;
   if (bias.defined()) {
     check(bias.numel() == p.cout, "Conv2d: bias has shape " + shape_string(bias.shape()) + ", expected [" +
                                       std::to_string(p.cout) + "]");

@@ -77,7 +77,8 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Precision precision) : 
   auto& p = *impl_;
   p.out = weight.dim(0);
   p.in = weight.dim(1);
-  p.precision = precision;
+  // Without native bf16 the layer runs in f32 (parse_precision refuses an explicit bf16 there).
+  p.precision = cpu_has_bf16() ? precision : Precision::F32;
   p.has_bias = bias.defined();
   if (p.has_bias) {
     check(bias.numel() == p.out, "Linear: bias has shape " + shape_string(bias.shape()) + ", expected [" +

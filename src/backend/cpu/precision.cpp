@@ -21,7 +21,10 @@ std::string precision_name(Precision p) { return p == Precision::BF16 ? "bf16" :
 
 Precision parse_precision(const std::string& text, const std::string& what) {
   if (text == "f32") return Precision::F32;
-  if (text == "bf16") return Precision::BF16;
+  if (text == "bf16") {
+    if (!cpu_has_bf16()) throw Error(what + " bf16: this CPU has no AVX512_BF16 or AMX; use f32");
+    return Precision::BF16;
+  }
   if (text == "auto") return default_precision();
   throw Error(what + " '" + text + "': expected f32, bf16 or auto");
 }

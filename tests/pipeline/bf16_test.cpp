@@ -1,0 +1,85 @@
+// bf16 precision against sdwalk's own f32 path: every fixture pipeline run (expected/pipeline_*.safetensors:
+// prompt, scheduler, steps, guidance, latents or seed from the file) rendered both ways on the fixture
+// model; the images must agree within mean |diff| <= 0.01 and max |diff| <= 0.1 (pixels in [0, 1]).
+#include <gtest/gtest.h>
+
+#include "common/compare.hpp"
+#include "common/fixtures.hpp"
+#include "sdwalk/ops.hpp"
+#include "sdwalk/pipeline.hpp"
+
+namespace sdwalk {
+namespace {
+
+const StableDiffusionPipeline& fixture_pipeline(Precision precision) {
+  static const StableDiffusionPipeline f32 = StableDiffusionPipeline::load({test::fixture("mini-sd15"), {}, {}});
+  static const StableDiffusionPipeline bf16 =
+      StableDiffusionPipeline::load({test::fixture("mini-sd15"), {}, {}, Precision::BF16});
+  return precision == Precision::BF16 ? bf16 : f32;
+}
+
+std::string string_or_empty(const nlohmann::json& j) { return j.is_string() ? j.get<std::string>() : ""; }
+
+// The fixture case's image, rendered by the pipeline of the given precision.
+Tensor render(const SafeTensors& ref, Precision precision) {
+  const auto& pipe = fixture_pipeline(precision);
+  const auto cond = pipe.encode_prompt(string_or_empty(test::metadata_json(ref, "prompt")));
+  const auto uncond = pipe.encode_prompt(string_or_empty(test::metadata_json(ref, "negative_prompt")));
+  auto scheduler = make_scheduler_from_config(test::metadata_json(ref, "scheduler_config"));
+  DenoiseOptions options;
+  options.num_inference_steps = test::metadata_json(ref, "num_inference_steps").get<int>();
+  options.guidance_scale = test::metadata_json(ref, "guidance_scale").get<double>();
+  std::unique_ptr<TorchGenerator> generator;
+  if (const auto seed = test::metadata_json(ref, "generator_seed"); seed.is_number())
+    generator = std::make_unique<TorchGenerator>(seed.get<uint64_t>());
+  Tensor latents;
+  if (ref.contains("latents_in")) {
+    latents = ref.get_f32("latents_in");
+  } else {
+    EXPECT_TRUE(generator) << "case has neither latents_in nor generator_seed";
+    if (!generator) return Tensor();
+    latents = generator->randn(pipe.latent_shape(1, test::metadata_json(ref, "height").get<int>(),
+                                                 test::metadata_json(ref, "width").get<int>()));
+  }
+  return pipe.decode(pipe.denoise(*scheduler, cond.embeds, uncond.embeds, latents, options, generator.get()));
+}
+
+class Bf16PipelineCase : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(Bf16PipelineCase, ImagesCloseToF32) {
+  if (!cpu_has_bf16()) GTEST_SKIP() << "this CPU has no AVX512_BF16/AMX: bf16 precision is not offered";
+  const auto path = test::fixture("expected/" + GetParam());
+  SDWALK_REQUIRE_FIXTURE(path);
+  SDWALK_REQUIRE_FIXTURE(test::fixture("mini-sd15"));
+  const SafeTensors ref = SafeTensors::open(path);
+  for (int threads : {1, 2}) {
+    ops::set_threads(threads);
+    const Tensor f32 = render(ref, Precision::F32);
+    const Tensor bf16 = render(ref, Precision::BF16);
+    ASSERT_TRUE(f32.defined() && bf16.defined());
+    ASSERT_EQ(f32.shape(), bf16.shape());
+    const auto d = test::compare(bf16, f32);
+    EXPECT_LE(d.mean_abs, 0.01) << d.str() << " threads " << threads;
+    EXPECT_LE(d.max_abs, 0.1) << d.str() << " threads " << threads;
+    std::printf("[ measured ] %s bf16 vs f32 image, %d thread(s): %s\n", GetParam().c_str(), threads, d.str().c_str());
+  }
+}
+
+std::vector<std::string> pipeline_cases() {
+  std::vector<std::string> out;
+  for (const auto& p : test::fixture_files("expected", "pipeline_", ".safetensors")) out.push_back(p.filename().string());
+  if (out.empty()) out.push_back("pipeline_absent.safetensors");  // reported as skipped
+  return out;
+}
+
+std::string case_name(const ::testing::TestParamInfo<std::string>& info) {
+  std::string n = info.param.substr(0, info.param.find('.'));
+  for (char& c : n)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return n;
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, Bf16PipelineCase, ::testing::ValuesIn(pipeline_cases()), case_name);
+
+}  // namespace
+}  // namespace sdwalk

@@ -116,6 +116,7 @@ void run_walk(WalkArgs a) {
     a.s.model = absolute(a.model.model);
     a.s.tokenizer = absolute(a.model.tokenizer);
     a.s.config = absolute(a.model.config);
+    a.s.precision = precision_name(parse_precision(a.model.precision, "--precision"));
     if (!a.s.noise_file.empty()) a.s.noise_file = fs::absolute(a.s.noise_file).string();
     a.s.validate();
     choose_output(a);
@@ -123,7 +124,8 @@ void run_walk(WalkArgs a) {
     run_dir = run_dir_of(s);
   }
 
-  ModelOptions model{s.model, s.tokenizer, s.config, a.model.threads};
+  ModelOptions model{s.model, s.tokenizer, s.config, a.model.threads,
+                     s.precision.empty() ? a.model.precision : s.precision};
   const auto pipe = load_pipeline(model);
   const std::string hash = weights_hash(pipe.files());
   check(s.weights_hash.empty() || s.weights_hash == hash,

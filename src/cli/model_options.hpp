@@ -13,6 +13,7 @@ struct ModelOptions {
   std::string tokenizer;
   std::string config;
   int threads = 0;  // 0: all cores
+  std::string precision = "auto";  // f32 | bf16 | auto (bf16 where the CPU has it)
 };
 
 void add_model_options(CLI::App* cmd, ModelOptions& options);

@@ -30,6 +30,7 @@ nlohmann::json WalkSettings::to_json() const {
           {"tokenizer", tokenizer},
           {"config", config},
           {"weights_hash", weights_hash},
+          {"precision", precision},
           {"sdwalk_version", SDWALK_VERSION},
           {"output", output},
           {"format", format},
@@ -62,6 +63,7 @@ WalkSettings WalkSettings::from_json(const nlohmann::json& j) {
     s.tokenizer = j.at("tokenizer").get<std::string>();
     s.config = j.at("config").get<std::string>();
     s.weights_hash = j.value("weights_hash", "");
+    s.precision = j.value("precision", "");
     s.output = j.at("output").get<std::string>();
     s.format = j.at("format").get<std::string>();
     s.frame_duration_ms = j.at("frame_duration_ms").get<double>();

@@ -52,7 +52,8 @@ TEST_F(GenerateCli, SeededFixtureRunsGiveTheirPictureByteForByteTwice) {
         " --negative-prompt " + shell_quote(str("negative_prompt")) + " --seed " + seed.dump() + " --steps " +
         test::metadata_json(ref, "num_inference_steps").dump() + " --guidance-scale " +
         test::metadata_json(ref, "guidance_scale").dump() + " --height " + test::metadata_json(ref, "height").dump() +
-        " --width " + test::metadata_json(ref, "width").dump() + " --scheduler " + str("scheduler_class");
+        " --width " + test::metadata_json(ref, "width").dump() + " --scheduler " + str("scheduler_class") +
+        " --precision f32";
     const fs::path a = dir_ / "a.png", b = dir_ / "b.png";
     const auto ra = run_sdwalk(args + " -o " + shell_quote(a.string()));
     ASSERT_EQ(ra.status, 0) << ra.err;

@@ -38,7 +38,7 @@ class WalkCli : public ::testing::Test {
 
   // The command line that renders fixture walk `w` with its stored noise.
   std::string walk_args(const test::WalkFixture& w, const fs::path& noise_file) const {
-    std::string a = "walk " + w.mode + " --model " + shell_quote(test::fixture("mini-sd15").string());
+    std::string a = "walk " + w.mode + " --model " + shell_quote(test::fixture("mini-sd15").string()) + " --precision f32";
     for (const auto& p : w.prompts) a += " --prompt " + shell_quote(p);
     for (const auto& n : w.negative_prompts) a += " --negative-prompt " + shell_quote(n);
     a += " --seed " + std::to_string(w.seed) + " --height " + std::to_string(w.height) + " --width " +

@@ -34,4 +34,11 @@ class Weights {
   std::map<std::string, Tensor> tensors_;
 };
 
+// Drops this process's resident pages of `t` when it is a view into a checkpoint mapped by
+// SafeTensors::open (the bytes stay in the file and come back when touched again); a no-op for
+// tensors in ordinary memory. Call after a weight has been converted, checked or hashed, so the
+// resident set holds the converted weights and not the file too.
+void release_mapped_pages(const Tensor& t);
+void release_mapped_pages(const Weights& w);
+
 }  // namespace sdwalk

@@ -126,6 +126,7 @@ void check_finite(const Weights& w) {
       default: break;
     }
     if (bad) throw Error(w.network() + ": tensor '" + name + "' contains NaN/Inf (" + w.source() + ")");
+    release_mapped_pages(t);  // read once here; the models read it again when they convert it
   }
 }
 

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "io/mapped_pages.hpp"
 #include "sdwalk/atomic_file.hpp"
 #include "sdwalk/error.hpp"
 
@@ -52,7 +53,11 @@ SafeTensors SafeTensors::open(const std::filesystem::path& path) {
   ::close(fd);
   if (p == MAP_FAILED) throw Error(label + ": mmap failed (" + std::strerror(errno) + ")");
   const size_t len = f.size_;
-  f.mapping_ = std::shared_ptr<const void>(p, [len](const void* q) { ::munmap(const_cast<void*>(q), len); });
+  io::register_file_mapping(p, len);  // lets release_mapped_pages drop its pages (weights.hpp)
+  f.mapping_ = std::shared_ptr<const void>(p, [len](const void* q) {
+    io::unregister_file_mapping(q);
+    ::munmap(const_cast<void*>(q), len);
+  });
   f.bytes_ = static_cast<const unsigned char*>(p);
   f.parse();
   return f;

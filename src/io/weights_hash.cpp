@@ -40,6 +40,7 @@ void hash_weights(const Weights& w, std::vector<uint64_t>& out) {
     const Tensor& t = w.get(names[i]);
     uint64_t h = hash_string(w.network() + "." + names[i] + ":" + dtype_name(t.dtype()) + shape_string(t.shape()), 0);
     out[base + i] = hash_bytes(static_cast<const unsigned char*>(t.raw()), t.nbytes(), h);
+    release_mapped_pages(t);  // the checkpoint's pages need not stay resident after hashing
   }
 }
 

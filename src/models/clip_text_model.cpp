@@ -73,7 +73,9 @@ ClipTextModel::ClipTextModel(const nlohmann::json& config, const Weights& weight
   std::set<std::string> used;
   auto take = [&](const std::string& name, const Shape& shape) {
     used.insert(name);
-    return weights.get_f32(name, shape);
+    Tensor t = weights.get_f32(name, shape);
+    release_mapped_pages(weights.get(name));  // converted: the checkpoint's pages need not stay resident
+    return t;
   };
   auto linear = [&](const std::string& prefix, int64_t in, int64_t out) {
     Tensor w = take(prefix + ".weight", {out, in});

@@ -15,13 +15,21 @@ Tensor ParamReader::raw(const std::string& name, const Shape& shape) {
   return t;
 }
 
-Tensor ParamReader::f32(const std::string& name, const Shape& shape) { return raw(name, shape).to_f32(); }
+Tensor ParamReader::f32(const std::string& name, const Shape& shape) {
+  const Tensor t = raw(name, shape);
+  Tensor out = t.to_f32();
+  release_mapped_pages(t);
+  return out;
+}
 
 ops::Conv2d ParamReader::conv(const std::string& prefix, int64_t cin, int64_t cout, int kernel, int stride,
                               int padding, std::optional<Precision> precision) {
   Tensor w = raw(prefix + ".weight", {cout, cin, kernel, kernel});
   Tensor b = raw(prefix + ".bias", {cout});
-  return ops::Conv2d(w, b, stride, padding, precision.value_or(precision_));
+  ops::Conv2d conv(w, b, stride, padding, precision.value_or(precision_));
+  release_mapped_pages(w);  // converted: the checkpoint's pages need not stay resident
+  release_mapped_pages(b);
+  return conv;
 }
 
 ops::Linear ParamReader::linear(const std::string& prefix, int64_t in, int64_t out, bool bias,
@@ -31,7 +39,10 @@ ops::Linear ParamReader::linear(const std::string& prefix, int64_t in, int64_t o
   const bool conv_shaped = weights_.contains(wname) && weights_.get(wname).ndim() == 4;
   Tensor w = raw(wname, conv_shaped ? Shape{out, in, 1, 1} : Shape{out, in});
   Tensor b = bias ? raw(prefix + ".bias", {out}) : Tensor();
-  return ops::Linear(w, b, precision.value_or(precision_));
+  ops::Linear linear(w, b, precision.value_or(precision_));
+  release_mapped_pages(w);  // converted: the checkpoint's pages need not stay resident
+  release_mapped_pages(b);
+  return linear;
 }
 
 GroupNorm ParamReader::group_norm(const std::string& prefix, int64_t channels, int groups, float eps) {

@@ -21,6 +21,8 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options
   p.text_encoder_ = std::make_shared<ClipTextModel>(f.text_encoder_config, f.text_encoder, options.precision);
   p.unet_ = std::make_shared<UNet2DConditionModel>(f.unet_config, f.unet, options.precision);
   p.vae_ = std::make_shared<AutoencoderKL>(f.vae_config, f.vae, options.precision);
+  // The models hold converted copies: the checkpoint's pages need not stay resident.
+  for (const Weights* w : {&f.text_encoder, &f.unet, &f.vae}) release_mapped_pages(*w);
   return p;
 }
 

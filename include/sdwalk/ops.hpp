@@ -30,12 +30,16 @@ class Conv2d {
   // x: [N, H, W, Cin] f32 or bf16 (converted to the layer's precision) -> [N, Ho, Wo, Cout] f32. `residual` (f32, the
   // output's shape) is added to the result; `extra_bias` ([Cout] f32) is added to every position. Both fused.
   Tensor forward(const Tensor& x, const Tensor* residual = nullptr, const Tensor* extra_bias = nullptr) const;
+  // out += conv(x), written in place (out: f32, the output's shape; its storage must not be shared
+  // with a tensor the caller still needs). Saves the copy forward() makes of a residual.
+  void accumulate(const Tensor& x, Tensor& out, const Tensor* extra_bias = nullptr) const;
   int in_channels() const;
   int out_channels() const;
   Precision precision() const;
   bool defined() const { return impl_ != nullptr; }
 
  private:
+  void run(const Tensor& x, const Tensor* residual, const Tensor* extra_bias, Tensor& y) const;
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
@@ -88,7 +92,8 @@ void add_channel_bias_inplace(Tensor& x, const Tensor& v);
 Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, int heads, bool causal = false,
                  DType out = DType::F32);
 
-Tensor upsample_nearest2x(const Tensor& x);                // [N, H, W, C] -> [N, 2H, 2W, C]
+// [N, H, W, C] f32 -> [N, 2H, 2W, C] as `out` (F32, or BF16 for a bf16 convolution to read).
+Tensor upsample_nearest2x(const Tensor& x, DType out = DType::F32);
 Tensor concat_channels(const Tensor& a, const Tensor& b);  // [N, H, W, Ca] ++ [N, H, W, Cb]
 Tensor nchw_to_nhwc(const Tensor& x);
 Tensor nhwc_to_nchw(const Tensor& x);

@@ -68,9 +68,10 @@ const bool allocator_tuned = [] {
 std::shared_ptr<std::byte> allocate(size_t nbytes, bool zero) {
   (void)allocator_tuned;
   // Big blocks go on 2 MiB pages: a page fault costs microseconds (more in a VM), and a 4 KiB-paged
-  // activation of tens of MB takes thousands of them the first time it is written.
+  // activation of tens of MB takes thousands of them the first time it is written. Only blocks of
+  // 32 MiB and more, so that rounding up to whole huge pages wastes little.
   constexpr size_t kHuge = size_t(2) << 20;
-  const bool huge = nbytes >= 2 * kHuge;
+  const bool huge = nbytes >= 16 * kHuge;
   const size_t align = huge ? kHuge : 64;
   const size_t rounded = nbytes == 0 ? 64 : (nbytes + align - 1) / align * align;
   void* p = std::aligned_alloc(align, rounded);

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "sdwalk/error.hpp"
+#include "sdwalk/half.hpp"
 #include "sdwalk/ops.hpp"
 
 namespace sdwalk {
@@ -41,7 +42,9 @@ struct ClipTextModel::Impl {
   int64_t hidden = 0, heads = 0, intermediate = 0, vocab = 0, max_positions = 0;
   int64_t eos_token_id = 2;
   bool quick_gelu = true;
-  Tensor token_embedding, position_embedding;  // [vocab, C], [max_positions, C]
+  // [vocab, C] as stored (a view into the checkpoint: only the rows looked up are ever read, so the
+  // 38M-value table costs no memory), [max_positions, C] f32.
+  Tensor token_embedding, position_embedding;
   std::vector<EncoderLayer> layers;
   LayerNorm final_layer_norm;
 
@@ -87,7 +90,17 @@ ClipTextModel::ClipTextModel(const nlohmann::json& config, const Weights& weight
     return LayerNorm{g, take(prefix + ".bias", {m.hidden}), eps, out};
   };
   const int64_t C = m.hidden;
-  m.token_embedding = take("text_model.embeddings.token_embedding.weight", {m.vocab, C});
+  {
+    const std::string name = "text_model.embeddings.token_embedding.weight";
+    used.insert(name);
+    m.token_embedding = weights.get(name);
+    check(m.token_embedding.shape() == Shape{m.vocab, C} &&
+              (m.token_embedding.dtype() == DType::F32 || m.token_embedding.dtype() == DType::F16 ||
+               m.token_embedding.dtype() == DType::BF16),
+          weights.network() + ": tensor '" + name + "' has shape " + shape_string(m.token_embedding.shape()) + " " +
+              dtype_name(m.token_embedding.dtype()) + ", expected " + shape_string({m.vocab, C}) + " float (" +
+              weights.source() + ")");
+  }
   m.position_embedding = take("text_model.embeddings.position_embedding.weight", {m.max_positions, C});
   for (int64_t i = 0; i < num_layers; ++i) {
     const std::string p = "text_model.encoder.layers." + std::to_string(i) + ".";
@@ -132,10 +145,17 @@ Tensor ClipTextModel::Impl::embed(const std::vector<std::vector<int64_t>>& ids) 
       const int64_t id = ids[size_t(b)][size_t(t)];
       check(id >= 0 && id < vocab, "text encoder: token id " + std::to_string(id) + " outside the vocabulary [0, " +
                                        std::to_string(vocab) + ")");
-      const float* te = token_embedding.f32() + id * C;
       const float* pe = position_embedding.f32() + t * C;
       float* row = x.f32() + (b * T + t) * C;
-      for (int64_t c = 0; c < C; ++c) row[c] = te[c] + pe[c];
+      // The stored row widened exactly to f32 (as get_f32 would), then the position added.
+      if (token_embedding.dtype() == DType::F32) {
+        const float* te = token_embedding.f32() + id * C;
+        for (int64_t c = 0; c < C; ++c) row[c] = te[c] + pe[c];
+      } else {
+        const uint16_t* te = token_embedding.data<uint16_t>() + id * C;
+        const bool half = token_embedding.dtype() == DType::F16;
+        for (int64_t c = 0; c < C; ++c) row[c] = (half ? half_to_float(te[c]) : bf16_to_float(te[c])) + pe[c];
+      }
     }
   }
   return x;

@@ -17,8 +17,9 @@ Tensor Downsample2D::forward(const Tensor& x) const {
 
 Upsample2D::Upsample2D(ParamReader& p, const std::string& prefix, int64_t channels) {
   conv_ = p.conv(prefix + ".conv", channels, channels, 3, 1, 1);
+  act_ = p.activation_dtype();
 }
 
-Tensor Upsample2D::forward(const Tensor& x) const { return conv_.forward(ops::upsample_nearest2x(x)); }
+Tensor Upsample2D::forward(const Tensor& x) const { return conv_.forward(ops::upsample_nearest2x(x, act_)); }
 
 }  // namespace sdwalk::models

@@ -19,7 +19,8 @@ class Downsample2D {
   bool pad_bottom_right_ = false;
 };
 
-// Nearest-neighbour 2x, then a 3x3 conv.
+// Nearest-neighbour 2x, then a 3x3 conv. In bf16 precision the 4x larger upsampled tensor is written
+// in bf16 straight away (what the conv reads), not f32 and then converted.
 class Upsample2D {
  public:
   Upsample2D() = default;
@@ -28,6 +29,7 @@ class Upsample2D {
 
  private:
   ops::Conv2d conv_;
+  DType act_ = DType::F32;
 };
 
 }  // namespace sdwalk::models

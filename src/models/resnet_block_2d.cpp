@@ -18,23 +18,33 @@ ResnetBlock2D::ResnetBlock2D(ParamReader& p, const std::string& prefix, int64_t 
   if (in_channels != out_channels) conv_shortcut_ = p.conv(prefix + ".conv_shortcut", in_channels, out_channels, 1, 1, 0);
 }
 
-Tensor ResnetBlock2D::forward(const Tensor& x, const Tensor* temb_act) const {
+Tensor ResnetBlock2D::forward(Tensor x, const Tensor* temb_act) const {
   Tensor h;
+  // With a shortcut convolution the input is needed only by it and norm1: take both, then let x go.
+  Tensor shortcut = conv_shortcut_.defined() ? conv_shortcut_.forward(x) : Tensor();
+  Tensor n1 = norm1_.forward(x, /*silu=*/true);
+  if (shortcut.defined()) x = Tensor();
   if (time_emb_proj_.defined()) {
     check(temb_act != nullptr, "ResnetBlock2D: time embedding expected");
     const Tensor t = time_emb_proj_.forward(*temb_act);
     if (t.dim(0) == 1) {  // one embedding for the whole batch: folded into conv1's bias
-      h = conv1_.forward(norm1_.forward(x, /*silu=*/true), nullptr, &t);
+      h = conv1_.forward(n1, nullptr, &t);
     } else {
-      h = conv1_.forward(norm1_.forward(x, /*silu=*/true));
+      h = conv1_.forward(n1);
       ops::add_channel_bias_inplace(h, t);
     }
   } else {
-    h = conv1_.forward(norm1_.forward(x, /*silu=*/true));
+    h = conv1_.forward(n1);
   }
+  n1 = Tensor();
   h = norm2_.forward(h, /*silu=*/true);  // dropout is the identity at inference
-  const Tensor shortcut = conv_shortcut_.defined() ? conv_shortcut_.forward(x) : x;
-  Tensor out = conv2_.forward(h, &shortcut);  // input + conv2(h), fused
+  Tensor out;
+  if (shortcut.defined()) {  // ours alone: conv2 accumulates into it
+    conv2_.accumulate(h, shortcut);
+    out = std::move(shortcut);
+  } else {
+    out = conv2_.forward(h, &x);  // input + conv2(h), fused
+  }
   if (output_scale_factor_ != 1.0f) scale_inplace(out, 1.0f / output_scale_factor_);
   return out;
 }

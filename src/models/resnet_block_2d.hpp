@@ -16,7 +16,9 @@ class ResnetBlock2D {
                 int64_t temb_channels, int groups, float eps, float output_scale_factor);
   // x: [N, H, W, Cin]; temb_act: silu(temb) [N, temb_channels] or [1, temb_channels] (the same for the
   // whole batch), or nullptr when temb_channels is 0.
-  Tensor forward(const Tensor& x, const Tensor* temb_act) const;
+  // x by value: a caller that moves its input in lets the block free it as soon as it is no longer
+  // needed (once the shortcut convolution has read it), which lowers the VAE's peak memory.
+  Tensor forward(Tensor x, const Tensor* temb_act) const;
   int64_t out_channels() const { return out_channels_; }
 
  private:

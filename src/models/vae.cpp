@@ -16,15 +16,15 @@ UNetMidBlock2D::UNetMidBlock2D(ParamReader& p, const std::string& prefix, int64_
   resnets_.emplace_back(p, prefix + ".resnets.1", channels, channels, 0, groups, kEps, 1.0f);
 }
 
-Tensor UNetMidBlock2D::forward(const Tensor& x) const {
-  Tensor h = resnets_[0].forward(x, nullptr);
+Tensor UNetMidBlock2D::forward(Tensor x) const {
+  Tensor h = resnets_[0].forward(std::move(x), nullptr);
   if (attention_) {
     const int64_t N = h.dim(0), H = h.dim(1), W = h.dim(2), C = h.dim(3);
     const Tensor tokens = h.reshape({N, H * W, C});
     // residual_connection=True, rescale_output_factor 1
     h = attention_->forward(attn_norm_.forward(tokens), nullptr, &tokens).reshape({N, H, W, C});
   }
-  return resnets_[1].forward(h, nullptr);
+  return resnets_[1].forward(std::move(h), nullptr);
 }
 
 DownEncoderBlock2D::DownEncoderBlock2D(ParamReader& p, const std::string& prefix, int64_t in_channels,
@@ -49,10 +49,9 @@ UpDecoderBlock2D::UpDecoderBlock2D(ParamReader& p, const std::string& prefix, in
   if (add_upsample) upsampler_.emplace(p, prefix + ".upsamplers.0", out_channels);
 }
 
-Tensor UpDecoderBlock2D::forward(const Tensor& x) const {
-  Tensor h = x;
-  for (const auto& r : resnets_) h = r.forward(h, nullptr);
-  return upsampler_ ? upsampler_->forward(h) : h;
+Tensor UpDecoderBlock2D::forward(Tensor x) const {
+  for (const auto& r : resnets_) x = r.forward(std::move(x), nullptr);
+  return upsampler_ ? upsampler_->forward(x) : x;
 }
 
 Encoder::Encoder(ParamReader& p, const std::string& prefix, int64_t in_channels, int64_t latent_channels,
@@ -74,7 +73,7 @@ Encoder::Encoder(ParamReader& p, const std::string& prefix, int64_t in_channels,
 Tensor Encoder::forward(const Tensor& x) const {
   Tensor h = conv_in_.forward(x);
   for (const auto& b : down_blocks_) h = b.forward(h);
-  h = mid_block_->forward(h);
+  h = mid_block_->forward(std::move(h));
   return conv_out_.forward(conv_norm_out_.forward(h, /*silu=*/true));
 }
 
@@ -96,7 +95,7 @@ Decoder::Decoder(ParamReader& p, const std::string& prefix, int64_t latent_chann
 
 Tensor Decoder::forward(const Tensor& z) const {
   Tensor h = mid_block_->forward(conv_in_.forward(z));
-  for (const auto& b : up_blocks_) h = b.forward(h);
+  for (const auto& b : up_blocks_) h = b.forward(std::move(h));
   return conv_out_.forward(conv_norm_out_.forward(h, /*silu=*/true));
 }
 

@@ -24,7 +24,7 @@ struct VaeOptions {
 class UNetMidBlock2D {
  public:
   UNetMidBlock2D(ParamReader& p, const std::string& prefix, int64_t channels, int groups, bool add_attention);
-  Tensor forward(const Tensor& x) const;  // [N, H, W, C]
+  Tensor forward(Tensor x) const;  // [N, H, W, C]
 
  private:
   std::vector<ResnetBlock2D> resnets_;
@@ -49,7 +49,7 @@ class UpDecoderBlock2D {
  public:
   UpDecoderBlock2D(ParamReader& p, const std::string& prefix, int64_t in_channels, int64_t out_channels,
                    int num_layers, int groups, bool add_upsample);
-  Tensor forward(const Tensor& x) const;
+  Tensor forward(Tensor x) const;  // by value: moved through the resnets, freed as soon as possible
 
  private:
   std::vector<ResnetBlock2D> resnets_;

@@ -115,6 +115,18 @@ Conv2d::Conv2d(const Tensor& weight, const Tensor& bias, int stride, int padding
 }
 
 Tensor Conv2d::forward(const Tensor& x, const Tensor* residual, const Tensor* extra_bias) const {
+  Tensor y;
+  run(x, residual, extra_bias, y);
+  return y;
+}
+
+void Conv2d::accumulate(const Tensor& x, Tensor& out, const Tensor* extra_bias) const {
+  check(out.defined(), "Conv2d: accumulate into an empty tensor");
+  run(x, nullptr, extra_bias, out);
+}
+
+// y = conv(x) (+ residual) when y is undefined; y += conv(x) in place when it is defined.
+void Conv2d::run(const Tensor& x, const Tensor* residual, const Tensor* extra_bias, Tensor& y) const {
   check(impl_ != nullptr, "Conv2d: forward on an empty convolution");
   const auto& p = *impl_;
   check(x.ndim() == 4 && x.dim(3) == p.cin && (x.dtype() == DType::F32 || x.dtype() == DType::BF16),
@@ -124,7 +136,13 @@ Tensor Conv2d::forward(const Tensor& x, const Tensor* residual, const Tensor* ex
   const int64_t ho = (h + 2 * p.padding - p.k) / p.stride + 1, wo = (w + 2 * p.padding - p.k) / p.stride + 1;
   check(ho > 0 && wo > 0, "Conv2d: input " + shape_string(x.shape()) + " is smaller than the kernel");
   const Tensor src_t = detail::as_dtype(x, p.precision == Precision::BF16 ? DType::BF16 : DType::F32);
-  Tensor y = Tensor::uninitialized({n, ho, wo, p.cout});
+  const bool in_place = y.defined();
+  if (in_place)
+    check(y.shape() == Shape{n, ho, wo, p.cout} && y.dtype() == DType::F32,
+          "Conv2d: accumulator has shape " + shape_string(y.shape()) + ", expected " +
+              shape_string({n, ho, wo, p.cout}) + " f32");
+  else
+    y = Tensor::uninitialized({n, ho, wo, p.cout});
   if (residual) {
     check(residual->shape() == y.shape() && residual->dtype() == DType::F32,
           "Conv2d: residual has shape " + shape_string(residual->shape()) + ", expected " + shape_string(y.shape()));
@@ -138,7 +156,7 @@ Tensor Conv2d::forward(const Tensor& x, const Tensor* residual, const Tensor* ex
     bias = Tensor::uninitialized({p.cout});
     for (int c = 0; c < p.cout; ++c) bias.f32()[c] = p.bias.f32()[c] + extra_bias->f32()[c];
   }
-  const auto& e = p.entry(n, h, w, residual != nullptr);
+  const auto& e = p.entry(n, h, w, residual != nullptr || in_place);
   auto& eng = detail::cpu_engine();
   const memory& weights = e.weights.bytes ? e.weights.memory : p.weights.memory;
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(e.src, eng, const_cast<void*>(src_t.raw()))},
@@ -151,7 +169,6 @@ Tensor Conv2d::forward(const Tensor& x, const Tensor* residual, const Tensor* ex
   auto& s = detail::cpu_stream();
   e.prim.execute(s, args);
   s.wait();
-  return y;
 }
 
 int Conv2d::in_channels() const { return impl_ ? impl_->cin : 0; }

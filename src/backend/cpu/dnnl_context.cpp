@@ -43,11 +43,13 @@ OwnedMemory owned_memory(const dnnl::memory::desc& desc) {
 
 OwnedMemory reorder_weights(const Tensor& plain, const dnnl::memory::dims& dims, dnnl::memory::format_tag tag,
                             const dnnl::memory::desc& want) {
+  // The destination first: a temporary allocated after it and freed at once leaves no hole below the
+  // weights that later allocations could not fill (weights stay packed, the heap stays small).
+  OwnedMemory to = owned_memory(want);
   // oneDNN reorders f32 and bf16; f16 (and f64) go through f32 first.
   const Tensor src = plain.dtype() == DType::F32 || plain.dtype() == DType::BF16 ? plain : plain.to_f32();
   const dnnl::memory::desc sd(dims, dnnl_type(src.dtype()), tag);
   dnnl::memory from(sd, cpu_engine(), const_cast<void*>(src.raw()));
-  OwnedMemory to = owned_memory(want);
   sync_threads();
   dnnl::reorder(from, to.memory).execute(cpu_stream(), from, to.memory);
   cpu_stream().wait();

@@ -13,19 +13,22 @@ void require_4d(const Tensor& x, const char* op) {
 }
 }  // namespace
 
-Tensor upsample_nearest2x(const Tensor& x) {
+Tensor upsample_nearest2x(const Tensor& x, DType out) {
   require_4d(x, "upsample_nearest2x");
+  check(out == DType::F32 || out == DType::BF16, "upsample_nearest2x: output dtype must be F32 or BF16");
   const int64_t N = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3);
-  Tensor y = Tensor::uninitialized({N, 2 * H, 2 * W, C});
-  const float* a = x.f32();
-  float* o = y.f32();
-  const size_t bytes = size_t(C) * sizeof(float);
+  // Rows of the source in the output dtype (one conversion per source row), then copied 2 x 2.
+  const Tensor src_t = out == DType::BF16 ? to_bf16(x) : x;
+  Tensor y = Tensor::uninitialized({N, 2 * H, 2 * W, C}, out);
+  const auto* a = static_cast<const std::byte*>(src_t.raw());
+  auto* o = static_cast<std::byte*>(y.raw());
+  const size_t bytes = size_t(C) * dtype_size(out);
 #pragma omp parallel for num_threads(threads()) schedule(static) collapse(2)
   for (int64_t n = 0; n < N; ++n)
     for (int64_t h = 0; h < 2 * H; ++h) {
-      const float* src = a + ((n * H + h / 2) * W) * C;
-      float* dst = o + ((n * 2 * H + h) * 2 * W) * C;
-      for (int64_t w = 0; w < 2 * W; ++w) std::memcpy(dst + w * C, src + (w / 2) * C, bytes);
+      const std::byte* src = a + size_t((n * H + h / 2) * W) * bytes;
+      std::byte* dst = o + size_t((n * 2 * H + h) * 2 * W) * bytes;
+      for (int64_t w = 0; w < 2 * W; ++w) std::memcpy(dst + size_t(w) * bytes, src + size_t(w / 2) * bytes, bytes);
     }
   return y;
 }

@@ -68,6 +68,19 @@ class Linear {
 // written as `out` (F32, or BF16 for a bf16 convolution to read).
 Tensor group_norm(const Tensor& x, int groups, const Tensor& gamma, const Tensor& beta, float eps, bool silu = false,
                   DType out = DType::F32);
+// group_norm(x, ..., F32) written over x itself (x f32, not shared with anything still needed).
+void group_norm_inplace(Tensor& x, int groups, const Tensor& gamma, const Tensor& beta, float eps, bool silu = false);
+// Sums of x and x^2 per (sample, group), for GroupNorm statistics gathered piece by piece (tiled decoding).
+struct GroupMoments {
+  std::vector<double> sum, sum_sq;  // [N * groups]
+  double count = 0;                 // elements per (sample, group)
+  void add(const GroupMoments& other);
+};
+// Adds the moments of rows [y0, y1) x columns [x0, x1) of x (f32 [N, H, W, C]) to `acc`.
+void group_moments(const Tensor& x, int groups, int64_t y0, int64_t y1, int64_t x0, int64_t x1, GroupMoments& acc);
+// group_norm with the statistics of `moments` (the whole picture's) instead of x's own.
+Tensor group_norm_with(const Tensor& x, const GroupMoments& moments, int groups, const Tensor& gamma,
+                       const Tensor& beta, float eps, bool silu = false, DType out = DType::F32);
 // LayerNorm over the last dimension of x f32. gamma/beta: [C] f32. Result as `out` (F32 or BF16).
 Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps, DType out = DType::F32);
 

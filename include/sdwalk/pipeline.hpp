@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "sdwalk/clip_text_model.hpp"
@@ -18,6 +19,12 @@
 
 namespace sdwalk {
 
+// VAE decoding in overlapping tiles (AutoencoderKL::decode_tiled): memory follows the tile, not the
+// image. Auto tiles images above 512x512 (AutoencoderKL::tiling_advised).
+enum class VaeTiling { Auto, On, Off };
+// "auto" | "on" | "off"; `flag` names the option in the error.
+VaeTiling parse_vae_tiling(const std::string& name, const std::string& flag);
+
 struct LoadOptions {
   std::filesystem::path model;          // diffusers folder or single-file checkpoint
   std::filesystem::path tokenizer_dir;  // overrides the model's tokenizer (needed for single files)
@@ -25,6 +32,7 @@ struct LoadOptions {
   // Of the networks' convolutions and matmuls; BF16: weights stored bf16, f32 accumulation, norms and
   // softmax in f32 (sdwalk/precision.hpp; default_precision() picks BF16 where the CPU has it).
   Precision precision = Precision::F32;
+  VaeTiling vae_tiling = VaeTiling::Auto;
 };
 
 struct EncodedPrompt {
@@ -55,7 +63,8 @@ class StableDiffusionPipeline {
   Tensor denoise(Scheduler& scheduler, const Tensor& cond, const Tensor& uncond, const Tensor& latents,
                  const DenoiseOptions& options, TorchGenerator* generator, const StepCallback& on_step = {}) const;
 
-  // latents [B, 4, h, w] -> images NHWC [B, 8h, 8w, 3] in [0, 1]: clamp(vae.decode(latents / scaling) / 2 + 0.5).
+  // latents [B, 4, h, w] -> images NHWC [B, 8h, 8w, 3] in [0, 1]: clamp(vae.decode(latents / scaling) / 2 + 0.5),
+  // tiled as LoadOptions::vae_tiling says.
   Tensor decode(const Tensor& latents) const;
 
   // Shape of the initial noise for a batch of `batch` images of height x width pixels.
@@ -70,7 +79,13 @@ class StableDiffusionPipeline {
  private:
   std::shared_ptr<ModelFiles> files_;
   std::shared_ptr<ClipTokenizer> tokenizer_;
-  std::shared_ptr<ClipTextModel> text_encoder_;
+  // The text encoder lives from an encode_prompt until the next denoise: prompts are encoded first,
+  // and its weights are not needed while the UNet and the VAE run (a later encode_prompt rebuilds it
+  // from the mapped checkpoint). Keeps the peak memory at the UNet's and the VAE's.
+  Precision precision_ = Precision::F32;
+  VaeTiling vae_tiling_ = VaeTiling::Auto;
+  std::shared_ptr<std::mutex> text_encoder_mutex_ = std::make_shared<std::mutex>();
+  mutable std::shared_ptr<ClipTextModel> text_encoder_;
   std::shared_ptr<UNet2DConditionModel> unet_;
   std::shared_ptr<AutoencoderKL> vae_;
 };

@@ -37,6 +37,9 @@ class Tensor {
   DType dtype() const { return dtype_; }
   size_t nbytes() const { return size_t(numel_) * dtype_size(dtype_); }
   bool defined() const { return storage_ != nullptr; }
+  // How many Tensors share this storage (views and slices included): 1 means this one alone holds
+  // it, so a kernel may overwrite it in place.
+  long use_count() const { return storage_.use_count(); }
 
   void* raw() { return storage_.get(); }
   const void* raw() const { return storage_.get(); }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/demo_model.hpp"
 #include "cli/model_options.hpp"
 #include "cli/progress.hpp"
 #include "sdwalk/error.hpp"
@@ -21,6 +22,7 @@ struct GenerateArgs {
   int64_t seed = -1;
   int steps = 50, height = 512, width = 512;
   double guidance_scale = 7.5;
+  bool size_given = false, steps_given = false, guidance_given = false;
 };
 
 std::string default_png_name() {
@@ -31,6 +33,12 @@ std::string default_png_name() {
 }
 
 void run_generate(GenerateArgs a) {
+  if (use_demo_model_if_none(a.model)) {
+    const DemoModelDefaults d;
+    if (!a.size_given) a.height = a.width = d.size;
+    if (!a.steps_given) a.steps = d.steps;
+    if (!a.guidance_given) a.guidance_scale = d.guidance_scale;
+  }
   // Validate everything before the (slow) model load.
   StableDiffusionPipeline::check_image_size(a.height, a.width);
   check(a.steps >= 1, "--steps must be at least 1, got " + std::to_string(a.steps));
@@ -85,7 +93,12 @@ void add_generate_command(CLI::App& app) {
                   "lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm or a diffusers class name (default: the "
                   "model's own)");
   cmd->add_option("--output,-o", a->output, "PNG file to write (default: sdwalk-YYYYMMDD-HHMMSS.png)");
-  cmd->callback([a] { run_generate(*a); });
+  cmd->callback([a, cmd] {
+    a->size_given = cmd->count("--height") + cmd->count("--width") > 0;
+    a->steps_given = cmd->count("--steps") > 0;
+    a->guidance_given = cmd->count("--guidance-scale") > 0;
+    run_generate(*a);
+  });
 }
 
 }  // namespace sdwalk::cli

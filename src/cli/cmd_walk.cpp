@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "cli/commands.hpp"
+#include "cli/demo_model.hpp"
 #include "cli/model_options.hpp"
 #include "cli/progress.hpp"
 #include "sdwalk/animation.hpp"
@@ -26,6 +27,7 @@ struct WalkArgs {
   std::string save_path = "output/";
   std::string keyframes_file, resume;
   double fps = 0;
+  bool size_given = false, steps_given = false, guidance_given = false;
 };
 
 std::string timestamp_name() {
@@ -87,6 +89,12 @@ void run_walk(WalkArgs a) {
     }
     s = WalkSettings::from_json(j);
   } else {
+    if (use_demo_model_if_none(a.model)) {
+      const DemoModelDefaults d;
+      if (!a.size_given) a.s.height = a.s.width = d.size;
+      if (!a.steps_given) a.s.num_inference_steps = d.steps;
+      if (!a.guidance_given) a.s.guidance_scale = d.guidance_scale;
+    }
     if (!a.keyframes_file.empty()) {
       check(a.s.mode == "keyframes", "--keyframes FILE is for the keyframes mode");
       const auto keys = read_keyframes_file(a.keyframes_file);
@@ -197,7 +205,10 @@ void add_walk_command(CLI::App& app) {
   cmd->add_option("--loop", s.loop, "Loop count for GIF/WebP (0: forever)")->capture_default_str();
   cmd->add_flag("--ping-pong", s.ping_pong, "Play forward then backward");
   cmd->add_option("--resume", a->resume, "Finish an interrupted run from its run folder");
-  cmd->callback([a] {
+  cmd->callback([a, cmd] {
+    a->size_given = cmd->count("--height") + cmd->count("--width") > 0;
+    a->steps_given = cmd->count("--num-inference-steps") > 0;
+    a->guidance_given = cmd->count("--guidance-scale") > 0;
     if (a->resume.empty())
       check(!a->s.mode.empty(), "walk: give a MODE (drift, noise, prompts, circle, keyframes) or --resume DIR");
     run_walk(*a);

@@ -20,13 +20,19 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
                   "f32, bf16 or auto (bf16 where the CPU has AVX512_BF16/AMX): convolutions and matmuls; bf16 "
                   "images differ from f32 by about 1/255 on average")
       ->capture_default_str();
+  // A bare --vae-tiling means "on"; --vae-tiling=off turns the automatic tiling off.
+  cmd->add_flag("--vae-tiling{on}", o.vae_tiling,
+                "Decode images in overlapping tiles to save memory: on, off or auto (tiles above 512x512); a bare "
+                "--vae-tiling means on")
+      ->capture_default_str();
 }
 
 StableDiffusionPipeline load_pipeline(const ModelOptions& o) {
   check(!o.model.empty(), "no model given: pass --model DIR|FILE (a diffusers folder or an SD 1.x .safetensors checkpoint)");
   ops::set_threads(o.threads);
   std::fprintf(stderr, "loading %s\n", o.model.c_str());
-  return StableDiffusionPipeline::load({o.model, o.tokenizer, o.config, parse_precision(o.precision, "--precision")});
+  return StableDiffusionPipeline::load({o.model, o.tokenizer, o.config, parse_precision(o.precision, "--precision"),
+                                        parse_vae_tiling(o.vae_tiling, "--vae-tiling")});
 }
 
 uint64_t random_seed() {

@@ -14,6 +14,7 @@ struct ModelOptions {
   std::string config;
   int threads = 0;  // 0: all cores
   std::string precision = "auto";  // f32 | bf16 | auto (bf16 where the CPU has it)
+  std::string vae_tiling = "auto";  // auto | on | off
 };
 
 void add_model_options(CLI::App* cmd, ModelOptions& options);

@@ -1,5 +1,6 @@
 #include "sdwalk/autoencoder_kl.hpp"
 
+#include <mutex>
 #include <optional>
 
 #include "models/config_reader.hpp"
@@ -16,7 +17,14 @@ struct AutoencoderKL::Impl {
   nlohmann::json config;
   int in_channels = 3, out_channels = 3, latent_channels = 4, downscale_factor = 1;
   float scaling_factor = 0.18215f;
-  std::optional<Encoder> encoder;
+  // The encoder only serves images coming in (encode()): it is built once at construction to check
+  // its weights, then dropped, and rebuilt from `encoder_weights` (views into the checkpoint, or the
+  // caller's tensors) on the first encode(). Text-to-image never holds its weights.
+  VaeOptions options;
+  Precision precision = Precision::F32;
+  Weights encoder_weights;
+  mutable std::mutex encoder_mutex;
+  mutable std::optional<Encoder> encoder;
   std::optional<Decoder> decoder;
   ops::Conv2d quant_conv, post_quant_conv;  // undefined when the config turns them off
 };
@@ -66,6 +74,12 @@ AutoencoderKL::AutoencoderKL(const nlohmann::json& config, const Weights& weight
 
   ParamReader p(weights, precision);
   impl->encoder.emplace(p, "encoder", impl->in_channels, L, o);
+  impl->encoder.reset();
+  impl->options = o;
+  impl->precision = precision;
+  impl->encoder_weights = Weights(weights.network(), weights.source());
+  for (const auto& name : weights.names())
+    if (name.rfind("encoder.", 0) == 0) impl->encoder_weights.add(name, weights.get(name));
   impl->decoder.emplace(p, "decoder", L, impl->out_channels, o);
   // 1x1 convolutions on the latents: f32 costs nothing.
   if (c.boolean("use_quant_conv", true)) impl->quant_conv = p.conv("quant_conv", 2 * L, 2 * L, 1, 1, 0, Precision::F32);
@@ -87,6 +101,15 @@ Tensor AutoencoderKL::decode(const Tensor& z) const {
   return ops::nhwc_to_nchw(m.decoder->forward(h));
 }
 
+Tensor AutoencoderKL::decode_head(const Tensor& z_nhwc) const {
+  const Impl& m = *impl_;
+  return m.decoder->forward_head(m.post_quant_conv.defined() ? m.post_quant_conv.forward(z_nhwc) : z_nhwc);
+}
+
+Tensor AutoencoderKL::decode_tail(const Tensor& h) const { return impl_->decoder->forward_tail(h); }
+
+int64_t AutoencoderKL::tile_margin() const { return impl_->decoder->tail_reach(); }
+
 AutoencoderKL::Encoded AutoencoderKL::encode(const Tensor& x) const {
   const Impl& m = *impl_;
   check(x.ndim() == 4 && x.dim(1) == m.in_channels && x.dim(0) > 0,
@@ -95,6 +118,12 @@ AutoencoderKL::Encoded AutoencoderKL::encode(const Tensor& x) const {
   check(H > 0 && W > 0 && H % f == 0 && W % f == 0,
         "vae: image size " + std::to_string(H) + "x" + std::to_string(W) + " must be a positive multiple of " +
             std::to_string(f));
+  std::unique_lock<std::mutex> lock(m.encoder_mutex);
+  if (!m.encoder) {
+    ParamReader p(m.encoder_weights, m.precision);
+    m.encoder.emplace(p, "encoder", m.in_channels, m.latent_channels, m.options);
+  }
+  lock.unlock();
   Tensor h = m.encoder->forward(ops::nchw_to_nhwc(x.dtype() == DType::F32 ? x : x.to_f32()));
   if (m.quant_conv.defined()) h = m.quant_conv.forward(h);
   const Tensor moments = ops::nhwc_to_nchw(h);

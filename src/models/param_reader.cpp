@@ -4,6 +4,20 @@
 
 namespace sdwalk::models {
 
+thread_local TiledGroupNorm* tiled_group_norm = nullptr;
+
+Tensor GroupNorm::forward_tiled(const Tensor& x, bool silu) const {
+  TiledGroupNorm& t = *tiled_group_norm;
+  const size_t layer = t.next++;
+  // The activation is the tile scaled by a whole factor (1 at the latents, 8 at the picture).
+  const int64_t fy = x.dim(1) / t.tile_h, fx = x.dim(2) / t.tile_w;
+  check(fy * t.tile_h == x.dim(1) && fx * t.tile_w == x.dim(2),
+        "tiled GroupNorm: activation " + shape_string(x.shape()) + " is not a whole multiple of the tile");
+  if (layer < t.applied.size()) return ops::group_norm_with(x, t.applied[layer], groups, gamma, beta, eps, silu, out);
+  ops::group_moments(x, groups, t.core_y0 * fy, t.core_y1 * fy, t.core_x0 * fx, t.core_x1 * fx, t.measured);
+  throw TileMeasured{};
+}
+
 Tensor ParamReader::raw(const std::string& name, const Shape& shape) {
   const Tensor& t = weights_.get(name);
   check(t.shape() == shape, weights_.network() + ": tensor '" + name + "' has shape " + shape_string(t.shape()) +

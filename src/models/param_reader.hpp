@@ -5,11 +5,27 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "sdwalk/ops.hpp"
 #include "sdwalk/weights.hpp"
 
 namespace sdwalk::models {
+
+// Set (on the calling thread) while a network runs on one tile of a larger picture
+// (AutoencoderKL::decode_tiled). GroupNorms are numbered by their order of calls. Those with the whole
+// picture's statistics in `applied` normalise with them; the first one without adds the moments of
+// the tile's core (the part of the picture the tile owns) to `measured` and throws TileMeasured:
+// nothing after it can be right before its statistics are complete.
+struct TiledGroupNorm {
+  int64_t tile_h = 0, tile_w = 0;                  // the tile's input size (latent pixels)
+  int64_t core_y0 = 0, core_y1 = 0, core_x0 = 0, core_x1 = 0;  // its core, inside the tile
+  std::vector<ops::GroupMoments> applied;
+  ops::GroupMoments measured;
+  size_t next = 0;  // GroupNorm calls so far on this tile
+};
+struct TileMeasured {};
+extern thread_local TiledGroupNorm* tiled_group_norm;
 
 // torch.nn.GroupNorm(groups, C, eps) over channels-last activations, optionally fused with SiLU.
 // `out`: the dtype of the result (BF16 when it only feeds bf16 convolutions/linears).
@@ -19,7 +35,18 @@ struct GroupNorm {
   Tensor gamma, beta;
   DType out = DType::F32;
   Tensor forward(const Tensor& x, bool silu = false) const {
+    if (tiled_group_norm) return forward_tiled(x, silu);
     return ops::group_norm(x, groups, gamma, beta, eps, silu, out);
+  }
+  Tensor forward_tiled(const Tensor& x, bool silu) const;
+  // forward() of a tensor the caller gives up: overwritten in place when that is possible (f32 result,
+  // storage not shared), saving a tensor of x's size.
+  Tensor forward_consuming(Tensor x, bool silu = false) const {
+    if (!tiled_group_norm && out == DType::F32 && x.use_count() == 1) {
+      ops::group_norm_inplace(x, groups, gamma, beta, eps, silu);
+      return x;
+    }
+    return forward(x, silu);
   }
 };
 

@@ -22,8 +22,7 @@ Tensor ResnetBlock2D::forward(Tensor x, const Tensor* temb_act) const {
   Tensor h;
   // With a shortcut convolution the input is needed only by it and norm1: take both, then let x go.
   Tensor shortcut = conv_shortcut_.defined() ? conv_shortcut_.forward(x) : Tensor();
-  Tensor n1 = norm1_.forward(x, /*silu=*/true);
-  if (shortcut.defined()) x = Tensor();
+  Tensor n1 = shortcut.defined() ? norm1_.forward_consuming(std::move(x), /*silu=*/true) : norm1_.forward(x, true);
   if (time_emb_proj_.defined()) {
     check(temb_act != nullptr, "ResnetBlock2D: time embedding expected");
     const Tensor t = time_emb_proj_.forward(*temb_act);

@@ -1,5 +1,7 @@
 #include "models/vae.hpp"
 
+#include <cmath>
+
 namespace sdwalk::models {
 
 namespace {
@@ -91,12 +93,28 @@ Decoder::Decoder(ParamReader& p, const std::string& prefix, int64_t latent_chann
   }
   conv_norm_out_ = p.group_norm(prefix + ".conv_norm_out", ch[0], o.norm_num_groups, kEps);
   conv_out_ = p.conv(prefix + ".conv_out", ch[0], out_channels, 3, 1, 1);
+  // Receptive field of the tail in latent pixels: each 3x3 convolution reaches one pixel of its own
+  // resolution, which halves after every upsampler (two convolutions per resnet, one per upsampler,
+  // conv_out at the end).
+  double reach = 0, pixel = 1;
+  for (size_t i = 0; i < ch.size(); ++i) {
+    reach += 2.0 * (o.layers_per_block + 1) * pixel;
+    if (i + 1 != ch.size()) {
+      pixel /= 2;
+      reach += pixel;
+    }
+  }
+  reach += pixel;
+  tail_reach_ = int64_t(std::ceil(reach));
 }
 
-Tensor Decoder::forward(const Tensor& z) const {
-  Tensor h = mid_block_->forward(conv_in_.forward(z));
+Tensor Decoder::forward_head(const Tensor& z) const { return mid_block_->forward(conv_in_.forward(z)); }
+
+Tensor Decoder::forward_tail(Tensor h) const {
   for (const auto& b : up_blocks_) h = b.forward(std::move(h));
   return conv_out_.forward(conv_norm_out_.forward(h, /*silu=*/true));
 }
+
+Tensor Decoder::forward(const Tensor& z) const { return forward_tail(forward_head(z)); }
 
 }  // namespace sdwalk::models

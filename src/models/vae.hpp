@@ -74,10 +74,17 @@ class Decoder {
  public:
   Decoder(ParamReader& p, const std::string& prefix, int64_t latent_channels, int64_t out_channels, const VaeOptions& o);
   Tensor forward(const Tensor& z) const;  // [N, h, w, latent] -> [N, h*f, w*f, out]
+  // forward() in two parts, for tiled decoding: the head (conv_in, mid block with its attention over
+  // all latent pixels) at latent resolution, then the tail (up blocks, norm, conv_out), which is
+  // local: an output pixel depends on the head's output only within tail_reach() latent pixels.
+  Tensor forward_head(const Tensor& z) const;  // [N, h, w, latent] -> [N, h, w, C]
+  Tensor forward_tail(Tensor h) const;         // [N, h, w, C] -> [N, h*f, w*f, out]
+  int64_t tail_reach() const { return tail_reach_; }
 
  private:
   ops::Conv2d conv_in_, conv_out_;
   std::optional<UNetMidBlock2D> mid_block_;
+  int64_t tail_reach_ = 0;
   std::vector<UpDecoderBlock2D> up_blocks_;
   GroupNorm conv_norm_out_;
 };

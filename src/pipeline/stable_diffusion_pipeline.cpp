@@ -18,6 +18,8 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options
   check_finite(f.unet);
   check_finite(f.vae);
   p.tokenizer_ = std::make_shared<ClipTokenizer>(ClipTokenizer::load(f.tokenizer_dir));
+  p.precision_ = options.precision;
+  p.vae_tiling_ = options.vae_tiling;
   p.text_encoder_ = std::make_shared<ClipTextModel>(f.text_encoder_config, f.text_encoder, options.precision);
   p.unet_ = std::make_shared<UNet2DConditionModel>(f.unet_config, f.unet, options.precision);
   p.vae_ = std::make_shared<AutoencoderKL>(f.vae_config, f.vae, options.precision);
@@ -29,6 +31,9 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options
 EncodedPrompt StableDiffusionPipeline::encode_prompt(const std::string& prompt) const {
   EncodedPrompt out;
   out.tokens = tokenizer_->encode(prompt);
+  std::lock_guard<std::mutex> lock(*text_encoder_mutex_);
+  if (!text_encoder_)
+    text_encoder_ = std::make_shared<ClipTextModel>(files_->text_encoder_config, files_->text_encoder, precision_);
   out.embeds = text_encoder_->encode({out.tokens.input_ids});
   return out;
 }
@@ -90,6 +95,10 @@ Tensor StableDiffusionPipeline::denoise(Scheduler& scheduler, const Tensor& cond
   check(cond.ndim() == 3 && cond.dim(0) == batch && uncond.shape() == cond.shape(),
         "embeddings " + shape_string(cond.shape()) + " / " + shape_string(uncond.shape()) +
             " do not match a batch of " + std::to_string(batch) + " latents");
+  {
+    std::lock_guard<std::mutex> lock(*text_encoder_mutex_);
+    text_encoder_.reset();  // prompts are encoded by now (see pipeline.hpp)
+  }
   const bool cfg = options.guidance_scale > 1.0;
   const Tensor context = cfg ? cat0({uncond.to_f32(), cond.to_f32()}) : cond.to_f32();
 
@@ -108,8 +117,18 @@ Tensor StableDiffusionPipeline::denoise(Scheduler& scheduler, const Tensor& cond
   return x;
 }
 
+VaeTiling parse_vae_tiling(const std::string& name, const std::string& flag) {
+  if (name == "auto") return VaeTiling::Auto;
+  if (name == "on") return VaeTiling::On;
+  if (name == "off") return VaeTiling::Off;
+  throw Error(flag + ": '" + name + "' is not a tiling mode; expected auto, on or off");
+}
+
 Tensor StableDiffusionPipeline::decode(const Tensor& latents) const {
-  const Tensor image = vae_->decode(divided(latents.to_f32(), vae_->scaling_factor()));
+  const Tensor z = divided(latents.to_f32(), vae_->scaling_factor());
+  const bool tiled = vae_tiling_ == VaeTiling::On ||
+                     (vae_tiling_ == VaeTiling::Auto && AutoencoderKL::tiling_advised(z.dim(2), z.dim(3)));
+  const Tensor image = tiled ? vae_->decode_tiled(z, {}) : vae_->decode(z);
   Tensor nhwc = ops::nchw_to_nhwc(image);
   float* p = nhwc.f32();
   for (int64_t i = 0; i < nhwc.numel(); ++i) p[i] = std::clamp(p[i] / 2.0f + 0.5f, 0.0f, 1.0f);

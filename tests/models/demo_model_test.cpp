@@ -2,8 +2,10 @@
 // tools/demo-model/export_reference.py ran the training code's modules on fixed inputs and stored
 // inputs and outputs in models/demo/reference.safetensors. sdwalk loads the folder like any SD
 // model and must reproduce every output within 1e-4 relative. Skipped when the model is absent.
+// The ctest demo_model_pytorch_parity reruns it on a reference PyTorch exports there and then.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <iostream>
 #include <memory>
 
@@ -22,7 +24,11 @@ constexpr double kTolerance = 1e-4;
 
 class DemoModel : public ::testing::Test {
  protected:
-  static std::filesystem::path reference_file() { return test::demo_model_dir() / "reference.safetensors"; }
+  // $SDWALK_DEMO_REFERENCE: a reference just exported by PyTorch (tests/models/demo_pytorch_parity.sh).
+  static std::filesystem::path reference_file() {
+    if (const char* env = std::getenv("SDWALK_DEMO_REFERENCE"); env && *env) return env;
+    return test::demo_model_dir() / "reference.safetensors";
+  }
   void SetUp() override {
     SDWALK_REQUIRE_FIXTURE(test::demo_model_dir() / "model_index.json");
     SDWALK_REQUIRE_FIXTURE(reference_file());

@@ -2,6 +2,7 @@
 // encode of encoder_input), from both weight layouts, at 1 and 2 threads.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <iostream>
 #include <map>
@@ -124,6 +125,45 @@ TEST(VaeErrors, RejectsUnsupportedConfigAndBadInputs) {
   EXPECT_THROW(vae.encode(Tensor({1, 3, 60, 64})), Error);  // not a multiple of 8
   EXPECT_THROW(vae.encode(Tensor({1, 4, 64, 64})), Error);
   EXPECT_THROW(vae.decode(Tensor({1, 3, 8, 8})), Error);
+}
+
+// Tiled decoding against whole-picture decoding, in pixel values: within 2/255 everywhere. The latents are the fixture's, mirrored into a 3x3 mosaic so that the
+// picture is several tiles wide even with each tile's margins (3x3 cores).
+TEST(VaeTiling, TiledDecodeMatchesUntiled) {
+  SDWALK_REQUIRE_FIXTURE(expected_file());
+  SDWALK_REQUIRE_FIXTURE(test::source_fixture(ModelSource::DiffusersFolder, "vae"));
+  const auto& files = test::load_network(ModelSource::DiffusersFolder, "vae");
+  const AutoencoderKL vae(files.config, files.weights);
+  const auto ref = SafeTensors::open(expected_file());
+  const Tensor small = ref.get_f32("decoder_input");
+  const int64_t C = small.dim(1), h = small.dim(2), w = small.dim(3);
+  Tensor z({1, C, 3 * h, 3 * w});
+  for (int64_t c = 0; c < C; ++c)
+    for (int64_t y = 0; y < 3 * h; ++y)
+      for (int64_t x = 0; x < 3 * w; ++x) {
+        const int64_t sy = (y / h) % 2 ? h - 1 - y % h : y % h, sx = (x / w) % 2 ? w - 1 - x % w : x % w;
+        z.f32()[(c * 3 * h + y) * 3 * w + x] = small.f32()[(c * h + sy) * w + sx];
+      }
+  const int64_t side = 3 * std::min(h, w);
+  const Tensor whole = vae.decode(z);
+  for (const int tile : {int((side + 2) / 3)}) {
+    ASSERT_LT(tile + 2 * vae.tile_margin(), side) << "tiles would cover the whole picture";
+    AutoencoderKL::Tiling tiling;
+    tiling.tile = tile;
+    const Tensor tiled = vae.decode_tiled(z, tiling);
+    ASSERT_EQ(tiled.shape(), whole.shape());
+    double worst = 0, sum = 0;
+    for (int64_t i = 0; i < whole.numel(); ++i) {
+      const auto pixel = [](float v) { return std::clamp(v / 2.0 + 0.5, 0.0, 1.0); };
+      const double d = std::abs(pixel(tiled.f32()[i]) - pixel(whole.f32()[i]));
+      worst = std::max(worst, d);
+      sum += d;
+    }
+    std::cout << "[ measured ] vae tiled decode, tile " << tiling.tile << " (margin " << vae.tile_margin() << ") of "
+              << side << " latent pixels: max " << worst * 255 << "/255, mean " << sum / double(whole.numel()) * 255
+              << "/255\n";
+    EXPECT_LE(worst, 2.0 / 255) << "tile " << tiling.tile;
+  }
 }
 
 }  // namespace

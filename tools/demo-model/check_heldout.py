@@ -33,15 +33,16 @@ def load_model(m):
     te = load(nets.ClipTextModel(cfg["text_encoder"]), os.path.join(m, "text_encoder", "model.safetensors"))
     unet = load(nets.UNet2DConditionModel(cfg["unet"]), os.path.join(m, "unet", "diffusion_pytorch_model.safetensors"))
     vae = load(nets.AutoencoderKL(cfg["vae"]), os.path.join(m, "vae", "diffusion_pytorch_model.safetensors"))
-    return te, unet, vae, cfg["vae"]["scaling_factor"], ClipBPE(os.path.join(m, "tokenizer"))
+    sched = json.load(open(os.path.join(m, "scheduler", "scheduler_config.json")))
+    return te, unet, vae, cfg["vae"]["scaling_factor"], ClipBPE(os.path.join(m, "tokenizer")), sched
 
 
 @torch.no_grad()
 def generate(model, prompts, seed, steps=20, guidance=5.0, size=64):
-    te, unet, vae, scaling, tok = model
+    te, unet, vae, scaling, tok, sched = model
     cond = te(torch.tensor([tok.encode(p) for p in prompts]))
     uncond = te(torch.tensor([tok.encode("")] * len(prompts)))
-    acp = alphas_cumprod().double().numpy()
+    acp = alphas_cumprod(sched).double().numpy()
     all_sigmas = ((1 - acp) / acp) ** 0.5
     timesteps = np.linspace(0, 999, steps)[::-1].copy()
     sigmas = np.append(np.interp(timesteps, np.arange(1000), all_sigmas), 0.0)

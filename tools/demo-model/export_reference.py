@@ -32,6 +32,7 @@ def load(module, path):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=os.path.join(REPO, "models", "demo"))
+    ap.add_argument("--out", default="", help="where to write (default: MODEL/reference.safetensors)")
     args = ap.parse_args()
     m = args.model
     cfg = {n: json.load(open(os.path.join(m, n, "config.json"))) for n in ("text_encoder", "unet", "vae")}
@@ -64,7 +65,7 @@ def main():
         image = torch.from_numpy(shapes.render(*t)).permute(2, 0, 1)[None].float() / 127.5 - 1
         out["vae.image"] = image
         out["vae.mean"], out["vae.logvar"] = vae.encode(image)
-    path = os.path.join(m, "reference.safetensors")
+    path = args.out or os.path.join(m, "reference.safetensors")
     safetensors_io.save(path, {k: v.contiguous() for k, v in out.items()},
                         {"prompt": prompt, "generator": "torch.Generator().manual_seed(0)", "dtype": "float32"})
     for k, v in out.items():

@@ -99,8 +99,12 @@ SDWALK_CLONES void row_moments(const float* x, int64_t C, double eps, double* me
 
 }  // namespace
 
-Tensor group_norm(const Tensor& x, int groups, const Tensor& gamma, const Tensor& beta, float eps, bool silu, DType out) {
-  check_out_dtype(out, "group_norm");
+namespace {
+
+// GroupNorm of x into y (same shape; y may be x itself when it is f32: every element is read before
+// it is written, at the same index). `given`: statistics to use instead of x's own.
+void group_norm_into(const Tensor& x, Tensor& y, int groups, const Tensor& gamma, const Tensor& beta, float eps,
+                     bool silu, const GroupMoments* given = nullptr) {
   check(x.ndim() >= 2 && x.dtype() == DType::F32, "group_norm: input " + shape_string(x.shape()) + " must be f32 [N, ..., C]");
   const int64_t N = x.dim(0), C = x.dim(-1);
   check(groups > 0 && C % groups == 0,
@@ -109,7 +113,6 @@ Tensor group_norm(const Tensor& x, int groups, const Tensor& gamma, const Tensor
   const int64_t positions = x.numel() / (N * C), cpg = C / groups;
   const float* g = gamma.f32();
   const float* b = beta.f32();
-  Tensor y = Tensor::uninitialized(x.shape(), out);
   const double count = double(positions) * double(cpg);
   const int nt = threads();
   constexpr int64_t kRows = 64;  // rows per parallel work item
@@ -119,22 +122,30 @@ Tensor group_norm(const Tensor& x, int groups, const Tensor& gamma, const Tensor
   for (int64_t n = 0; n < N; ++n) {
     const float* xn = x.f32() + n * positions * C;
     const int64_t yn = n * positions * C;
-    std::fill(partial.begin(), partial.end(), 0.0);
+    if (!given) {
+      std::fill(partial.begin(), partial.end(), 0.0);
 #pragma omp parallel for num_threads(nt) schedule(static)
-    for (int64_t blk = 0; blk < blocks; ++blk) {
-      const int64_t p0 = blk * kRows;
-      channel_moments(xn + p0 * C, std::min(kRows, positions - p0), C,
-                      partial.data() + size_t(omp_get_thread_num()) * size_t(2 * C));
+      for (int64_t blk = 0; blk < blocks; ++blk) {
+        const int64_t p0 = blk * kRows;
+        channel_moments(xn + p0 * C, std::min(kRows, positions - p0), C,
+                        partial.data() + size_t(omp_get_thread_num()) * size_t(2 * C));
+      }
     }
     for (int64_t k = 0; k < groups; ++k) {
-      double s = 0, q = 0;
-      for (int t = 0; t < nt; ++t)
-        for (int64_t c = k * cpg; c < (k + 1) * cpg; ++c) {
-          s += partial[size_t(t) * size_t(2 * C) + size_t(c)];
-          q += partial[size_t(t) * size_t(2 * C) + size_t(C + c)];
-        }
-      const double mean = s / count;
-      const double var = std::max(q / count - mean * mean, 0.0);
+      double s = 0, q = 0, cnt = count;
+      if (given) {
+        s = given->sum[size_t(n * groups + k)];
+        q = given->sum_sq[size_t(n * groups + k)];
+        cnt = given->count;
+      } else {
+        for (int t = 0; t < nt; ++t)
+          for (int64_t c = k * cpg; c < (k + 1) * cpg; ++c) {
+            s += partial[size_t(t) * size_t(2 * C) + size_t(c)];
+            q += partial[size_t(t) * size_t(2 * C) + size_t(C + c)];
+          }
+      }
+      const double mean = s / cnt;
+      const double var = std::max(q / cnt - mean * mean, 0.0);
       const double rstd = 1.0 / std::sqrt(var + double(eps));
       for (int64_t c = k * cpg; c < (k + 1) * cpg; ++c) {
         scale[size_t(c)] = float(rstd * g[c]);
@@ -147,6 +158,66 @@ Tensor group_norm(const Tensor& x, int groups, const Tensor& gamma, const Tensor
       scale_shift_into(xn + p0 * C, y, yn + p0 * C, std::min(kRows, positions - p0), C, scale.data(), shift.data(), silu);
     }
   }
+}
+
+}  // namespace
+
+Tensor group_norm(const Tensor& x, int groups, const Tensor& gamma, const Tensor& beta, float eps, bool silu, DType out) {
+  check_out_dtype(out, "group_norm");
+  Tensor y = Tensor::uninitialized(x.shape(), out);
+  group_norm_into(x, y, groups, gamma, beta, eps, silu);
+  return y;
+}
+
+void group_norm_inplace(Tensor& x, int groups, const Tensor& gamma, const Tensor& beta, float eps, bool silu) {
+  group_norm_into(x, x, groups, gamma, beta, eps, silu);
+}
+
+void GroupMoments::add(const GroupMoments& other) {
+  if (sum.empty()) {
+    *this = other;
+    return;
+  }
+  check(sum.size() == other.sum.size(), "group moments of different shapes");
+  for (size_t i = 0; i < sum.size(); ++i) {
+    sum[i] += other.sum[i];
+    sum_sq[i] += other.sum_sq[i];
+  }
+  count += other.count;
+}
+
+void group_moments(const Tensor& x, int groups, int64_t y0, int64_t y1, int64_t x0, int64_t x1, GroupMoments& acc) {
+  check(x.ndim() == 4 && x.dtype() == DType::F32, "group_moments: input " + shape_string(x.shape()) + " must be f32 NHWC");
+  const int64_t N = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3);
+  check(groups > 0 && C % groups == 0 && 0 <= y0 && y0 <= y1 && y1 <= H && 0 <= x0 && x0 <= x1 && x1 <= W,
+        "group_moments: region or groups do not fit " + shape_string(x.shape()));
+  const int64_t cpg = C / groups;
+  if (acc.sum.empty()) {
+    acc.sum.assign(size_t(N * groups), 0.0);
+    acc.sum_sq.assign(size_t(N * groups), 0.0);
+  }
+  check(acc.sum.size() == size_t(N * groups), "group_moments: accumulator of another shape");
+  std::vector<double> row(size_t(2 * C));
+  for (int64_t n = 0; n < N; ++n) {
+    std::fill(row.begin(), row.end(), 0.0);
+    for (int64_t r = y0; r < y1; ++r)
+      channel_moments(x.f32() + ((n * H + r) * W + x0) * C, x1 - x0, C, row.data());
+    for (int64_t k = 0; k < groups; ++k)
+      for (int64_t c = k * cpg; c < (k + 1) * cpg; ++c) {
+        acc.sum[size_t(n * groups + k)] += row[size_t(c)];
+        acc.sum_sq[size_t(n * groups + k)] += row[size_t(C + c)];
+      }
+  }
+  acc.count += double((y1 - y0) * (x1 - x0) * cpg);
+}
+
+Tensor group_norm_with(const Tensor& x, const GroupMoments& moments, int groups, const Tensor& gamma,
+                       const Tensor& beta, float eps, bool silu, DType out) {
+  check_out_dtype(out, "group_norm");
+  check(moments.sum.size() == size_t(x.dim(0) * groups) && moments.count > 0,
+        "group_norm: given statistics do not match " + shape_string(x.shape()));
+  Tensor y = Tensor::uninitialized(x.shape(), out);
+  group_norm_into(x, y, groups, gamma, beta, eps, silu, &moments);
   return y;
 }
 

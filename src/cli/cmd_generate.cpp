@@ -61,7 +61,10 @@ void run_generate(GenerateArgs a) {
   Progress progress("denoising", a.steps);
   const Tensor final_latents = pipe.denoise(*scheduler, cond.embeds, uncond.embeds, latents,
                                             {a.steps, a.guidance_scale}, &generator,
-                                            [&](int step, int, const Tensor&) { progress.update(step); });
+                                            [&](int step, int total, const Tensor&) {
+                                              progress.set_total(total);
+                                              progress.update(step);
+                                            });
   progress.finish();
   const Image image = image_from_float(pipe.decode(final_latents));
 

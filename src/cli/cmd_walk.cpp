@@ -144,9 +144,14 @@ void run_walk(WalkArgs a) {
   std::fprintf(stderr, "walk %s: %zu frames of %dx%d, %d steps each\n", s.mode.c_str(), frames.size(), s.width,
                s.height, s.num_inference_steps);
 
-  Progress progress("rendering", int(frames.size()) * s.num_inference_steps);
+  // Counted in batch steps: each batch of --batch-size frames runs the scheduler's timesteps once.
+  const int batches = int((frames.size() + size_t(s.batch_size) - 1) / size_t(s.batch_size));
+  Progress progress("rendering", batches * s.num_inference_steps);
   int done = 0;
-  const size_t rendered = render_walk(pipe, s, frames, run_dir, {[&](size_t, size_t, int, int) { progress.update(++done); }});
+  const size_t rendered = render_walk(pipe, s, frames, run_dir, {[&](size_t, size_t, int, int steps) {
+                                        progress.set_total(batches * steps);
+                                        progress.update(++done);
+                                      }});
   progress.finish();
   if (rendered < frames.size())
     std::fprintf(stderr, "%zu of %zu frames were already rendered\n", frames.size() - rendered, frames.size());

@@ -10,6 +10,8 @@ class Progress {
  public:
   Progress(std::string label, int total);
   void update(int done);  // done in 1..total
+  // The total once it is known (a scheduler may run more timesteps than steps: PNDM's PLMS runs one more).
+  void set_total(int total) { total_ = total; }
   void finish();          // ends the terminal line
 
  private:

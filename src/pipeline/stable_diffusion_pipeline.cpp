@@ -1,5 +1,7 @@
 #include "sdwalk/pipeline.hpp"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <cmath>
 
@@ -97,7 +99,12 @@ Tensor StableDiffusionPipeline::denoise(Scheduler& scheduler, const Tensor& cond
             " do not match a batch of " + std::to_string(batch) + " latents");
   {
     std::lock_guard<std::mutex> lock(*text_encoder_mutex_);
-    text_encoder_.reset();  // prompts are encoded by now (see pipeline.hpp)
+    if (text_encoder_) {
+      text_encoder_.reset();  // prompts are encoded by now (see pipeline.hpp)
+      // Its weights were many heap blocks below malloc's mmap threshold: hand the freed pages back to
+      // the system, or they stay in the resident set beside the UNet's activations.
+      malloc_trim(0);
+    }
   }
   const bool cfg = options.guidance_scale > 1.0;
   const Tensor context = cfg ? cat0({uncond.to_f32(), cond.to_f32()}) : cond.to_f32();

@@ -51,6 +51,9 @@ def generate(model, prompts, seed, steps=20, guidance=5.0, size=64):
     for i, t in enumerate(timesteps):
         xin = x / float((sigmas[i] ** 2 + 1) ** 0.5)
         eps = unet(torch.cat([xin, xin]), torch.full((2 * len(prompts),), float(t)), torch.cat([uncond, cond]))
+        if sched.get("prediction_type") == "v_prediction":  # v -> epsilon at alpha_bar = 1 / (sigma^2 + 1)
+            a = 1.0 / float(sigmas[i] ** 2 + 1)
+            eps = a ** 0.5 * eps + (1 - a) ** 0.5 * torch.cat([xin, xin])
         eu, ec = eps.chunk(2)
         x = x + (eu + guidance * (ec - eu)) * float(sigmas[i + 1] - sigmas[i])
     img = vae.decode(x / scaling)

@@ -43,14 +43,16 @@ UNET = {
 # DDPM's linear schedule (betas 1e-4 .. 0.02) rather than SD's scaled_linear: at t=999 it keeps
 # sqrt(alpha_bar) = 0.006 of the picture (SD: 0.068). On 16x16 latents SD's leftover is enough for a
 # model to read the layout (which side the shape is on) from the starting noise instead of the
-# caption. DPM-Solver++ (2M) samples it well in ~20 steps. lambda_min_clipped is left at its default
+# caption. There the picture is nearly all gone, so the UNet predicts v (diffusers' v_prediction:
+# sqrt(a) noise - sqrt(1 - a) x0, which tends to -x0): predicting the noise would be trivial exactly
+# where the caption has to set colours and layout. DPM-Solver++ (2M) samples it well in ~20 steps. lambda_min_clipped is left at its default
 # (-inf), which JSON cannot spell.
 SCHEDULER = {
     "_class_name": "DPMSolverMultistepScheduler", "_diffusers_version": "0.30.3", "algorithm_type": "dpmsolver++",
     "beta_end": 0.02, "beta_schedule": "linear", "beta_start": 0.0001, "clip_sample": False,
     "dynamic_thresholding_ratio": 0.995, "euler_at_final": False, "final_sigmas_type": "zero",
     "lower_order_final": True, "num_train_timesteps": 1000,
-    "prediction_type": "epsilon", "sample_max_value": 1.0, "set_alpha_to_one": False, "solver_order": 2,
+    "prediction_type": "v_prediction", "sample_max_value": 1.0, "set_alpha_to_one": False, "solver_order": 2,
     "solver_type": "midpoint", "steps_offset": 1, "thresholding": False, "timestep_spacing": "linspace",
     "trained_betas": None, "use_karras_sigmas": False, "use_lu_lambdas": False, "variance_type": None,
 }

@@ -147,7 +147,8 @@ def train_unet(latent_mean, latent_logvar, attrs, scaling, tok, r):
         noise = torch.randn_like(x0)
         a = acp[t].view(-1, 1, 1, 1)
         noisy = a.sqrt() * x0 + (1 - a).sqrt() * noise
-        loss = F.mse_loss(unet(noisy, t, te(ids)), noise)
+        target = a.sqrt() * noise - (1 - a).sqrt() * x0  # v (configs.SCHEDULER's prediction_type)
+        loss = F.mse_loss(unet(noisy, t, te(ids)), target)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)

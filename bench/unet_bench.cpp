@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "sdwalk/ops.hpp"
+#include "sdwalk/precision.hpp"
 #include "sdwalk/random_weights.hpp"
 #include "sdwalk/torch_generator.hpp"
 #include "sdwalk/unet_2d_condition_model.hpp"
@@ -15,6 +16,12 @@
 namespace {
 
 using namespace sdwalk;
+
+// SDWALK_PRECISION: f32 (default) or bf16, of the UNet's and the reference convolution's arithmetic.
+Precision precision() {
+  const char* env = std::getenv("SDWALK_PRECISION");
+  return parse_precision(env && *env ? env : "f32", "SDWALK_PRECISION");
+}
 
 void set_threads() {
   const char* env = std::getenv("SDWALK_THREADS");
@@ -27,7 +34,7 @@ const UNet2DConditionModel& unet() {
     RandomWeightOptions r;
     r.text_encoder = r.vae = false;
     const ModelFiles files = random_sd15_model(r);
-    return std::make_unique<UNet2DConditionModel>(files.unet_config, files.unet);
+    return std::make_unique<UNet2DConditionModel>(files.unet_config, files.unet, precision());
   }();
   return *model;
 }
@@ -63,7 +70,7 @@ BENCHMARK(BM_UNetForward)->Arg(32)->Arg(64)->Iterations(1)->Repetitions(2)->UseR
 // The practical limit on this machine: oneDNN on the UNet's first-level 3x3 convolution.
 void BM_OneDnnConv3x3(benchmark::State& state) {
   const Weights w = random_weights("conv", {{"w", {320, 320, 3, 3}}, {"b", {320}}});
-  const ops::Conv2d conv(w.get("w"), w.get("b"), 1, 1);
+  const ops::Conv2d conv(w.get("w"), w.get("b"), 1, 1, precision());
   const Tensor x = random_weights("x", {{"x", {2, 64, 64, 320}}}, {1, DType::F32, 1.0f}).get("x");
   run(state, [&] { benchmark::DoNotOptimize(conv.forward(x)); });
 }

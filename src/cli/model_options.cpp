@@ -22,8 +22,8 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
       ->capture_default_str();
   // A bare --vae-tiling means "on"; --vae-tiling=off turns the automatic tiling off.
   cmd->add_flag("--vae-tiling{on}", o.vae_tiling,
-                "Decode images in overlapping tiles to save memory: on, off or auto (tiles above 512x512); a bare "
-                "--vae-tiling means on")
+                "Decode images in tiles: memory follows the tile, pixels stay the same, time grows several-fold. on, "
+                "off or auto (tiles above 1536x1536); a bare --vae-tiling means on")
       ->capture_default_str();
 }
 

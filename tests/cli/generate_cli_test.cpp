@@ -84,7 +84,9 @@ TEST_F(GenerateCli, BadInputFailsWithOneLineAndWritesNothing) {
       {base + " --scheduler nope" + o, "unknown scheduler"},
       {base + " --guidance-scale nan" + o, "guidance"},
       {base + " -o " + shell_quote((dir_ / "missing/x.png").string()), "does not exist"},
-      {"generate -p x --height 64 --width 64" + o, "--model"},
+      {base + " --vae-tiling=sideways" + o, "tiling mode"},
+      // Without --model the demo model is used, but a tokenizer alone describes no model.
+      {"generate -p x --tokenizer " + shell_quote(test::fixture("clip_tokenizer").string()) + o, "--model"},
   };
   for (const auto& [args, expect] : cases) {
     const auto r = run_sdwalk(args);

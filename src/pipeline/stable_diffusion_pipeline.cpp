@@ -27,6 +27,7 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options
   p.vae_ = std::make_shared<AutoencoderKL>(f.vae_config, f.vae, options.precision);
   // The models hold converted copies: the checkpoint's pages need not stay resident.
   for (const Weights* w : {&f.text_encoder, &f.unet, &f.vae}) release_mapped_pages(*w);
+  malloc_trim(0);  // and the conversions' freed temporaries need not either
   return p;
 }
 

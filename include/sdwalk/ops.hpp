@@ -74,7 +74,6 @@ void group_norm_inplace(Tensor& x, int groups, const Tensor& gamma, const Tensor
 struct GroupMoments {
   std::vector<double> sum, sum_sq;  // [N * groups]
   double count = 0;                 // elements per (sample, group)
-  void add(const GroupMoments& other);
 };
 // Adds the moments of rows [y0, y1) x columns [x0, x1) of x (f32 [N, H, W, C]) to `acc`.
 void group_moments(const Tensor& x, int groups, int64_t y0, int64_t y1, int64_t x0, int64_t x1, GroupMoments& acc);

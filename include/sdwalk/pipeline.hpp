@@ -19,8 +19,8 @@
 
 namespace sdwalk {
 
-// VAE decoding in overlapping tiles (AutoencoderKL::decode_tiled): memory follows the tile, not the
-// image. Auto tiles images above 512x512 (AutoencoderKL::tiling_advised).
+// VAE decoding in tiles (AutoencoderKL::decode_tiled): the same pixels with memory that follows the
+// tile, several times slower. Auto tiles above 1536x1536 (AutoencoderKL::tiling_advised).
 enum class VaeTiling { Auto, On, Off };
 // "auto" | "on" | "off"; `flag` names the option in the error.
 VaeTiling parse_vae_tiling(const std::string& name, const std::string& flag);

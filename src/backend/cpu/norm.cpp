@@ -173,19 +173,6 @@ void group_norm_inplace(Tensor& x, int groups, const Tensor& gamma, const Tensor
   group_norm_into(x, x, groups, gamma, beta, eps, silu);
 }
 
-void GroupMoments::add(const GroupMoments& other) {
-  if (sum.empty()) {
-    *this = other;
-    return;
-  }
-  check(sum.size() == other.sum.size(), "group moments of different shapes");
-  for (size_t i = 0; i < sum.size(); ++i) {
-    sum[i] += other.sum[i];
-    sum_sq[i] += other.sum_sq[i];
-  }
-  count += other.count;
-}
-
 void group_moments(const Tensor& x, int groups, int64_t y0, int64_t y1, int64_t x0, int64_t x1, GroupMoments& acc) {
   check(x.ndim() == 4 && x.dtype() == DType::F32, "group_moments: input " + shape_string(x.shape()) + " must be f32 NHWC");
   const int64_t N = x.dim(0), H = x.dim(1), W = x.dim(2), C = x.dim(3);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -15,11 +16,15 @@ namespace {
 
 std::vector<fs::path> demo_model_candidates() {
   std::vector<fs::path> out;
-  if (const char* env = std::getenv("SDWALK_DEMO_MODEL"); env && *env) out.emplace_back(env);
+  const auto add = [&](const fs::path& p) {  // once each (build/ in the source tree finds it twice)
+    const fs::path n = p.lexically_normal();
+    if (std::find(out.begin(), out.end(), n) == out.end()) out.push_back(n);
+  };
+  if (const char* env = std::getenv("SDWALK_DEMO_MODEL"); env && *env) add(env);
   std::error_code ec;
   const fs::path exe = fs::read_symlink("/proc/self/exe", ec);
-  if (!ec) out.push_back(exe.parent_path().parent_path() / "models" / "demo");
-  out.push_back(fs::path(SDWALK_SOURCE_DIR) / "models" / "demo");
+  if (!ec) add(exe.parent_path().parent_path() / "models" / "demo");
+  add(fs::path(SDWALK_SOURCE_DIR) / "models" / "demo");
   return out;
 }
 
@@ -27,7 +32,7 @@ std::vector<fs::path> demo_model_candidates() {
 
 std::optional<fs::path> find_demo_model() {
   for (const auto& dir : demo_model_candidates())
-    if (fs::is_regular_file(dir / "model_index.json")) return dir.lexically_normal();
+    if (fs::is_regular_file(dir / "model_index.json")) return dir;
   return std::nullopt;
 }
 

@@ -55,7 +55,10 @@ void StableDiffusionPipeline::check_image_size(int height, int width) {
 Shape StableDiffusionPipeline::latent_shape(int batch, int height, int width) const {
   check_image_size(height, width);
   const int64_t channels = unet_->config().value("in_channels", 4);
-  return {batch, channels, height / 8, width / 8};
+  const int64_t f = vae_->downscale_factor();  // 8 for SD; diffusers' vae_scale_factor
+  check(height % f == 0 && width % f == 0, std::to_string(width) + "x" + std::to_string(height) +
+                                               ": the size must be a multiple of the VAE's factor " + std::to_string(f));
+  return {batch, channels, height / f, width / f};
 }
 
 namespace {

@@ -67,6 +67,11 @@ class StableDiffusionPipeline {
   // tiled as LoadOptions::vae_tiling says.
   Tensor decode(const Tensor& latents) const;
 
+  // Frees the UNet's weights and hands their pages back: a one-picture run needs only the VAE once
+  // denoise() is done, and the decoder's activations then fit where the UNet was. denoise() and
+  // unet() fail afterwards.
+  void release_unet();
+
   // Shape of the initial noise for a batch of `batch` images of height x width pixels.
   Shape latent_shape(int batch, int height, int width) const;
   // Throws Error unless height and width are positive multiples of 8.
@@ -74,7 +79,7 @@ class StableDiffusionPipeline {
 
   const ModelFiles& files() const { return *files_; }
   const ClipTokenizer& tokenizer() const { return *tokenizer_; }
-  const UNet2DConditionModel& unet() const { return *unet_; }
+  const UNet2DConditionModel& unet() const;
 
  private:
   std::shared_ptr<ModelFiles> files_;

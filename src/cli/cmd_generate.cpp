@@ -49,7 +49,7 @@ void run_generate(GenerateArgs a) {
   const uint64_t seed = a.seed >= 0 ? uint64_t(a.seed) : random_seed();
   std::fprintf(stderr, "seed: %llu\n", static_cast<unsigned long long>(seed));
 
-  const auto pipe = load_pipeline(a.model);
+  auto pipe = load_pipeline(a.model);
   const auto cond = pipe.encode_prompt(a.prompt);
   const auto uncond = pipe.encode_prompt(a.negative_prompt);
   warn_if_truncated(cond, "prompt");
@@ -66,6 +66,7 @@ void run_generate(GenerateArgs a) {
                                               progress.update(step);
                                             });
   progress.finish();
+  pipe.release_unet();  // one picture: the decoder's activations take the UNet's place
   const Image image = image_from_float(pipe.decode(final_latents));
 
   const nlohmann::json settings = {{"command", "generate"},       {"model", a.model.model},

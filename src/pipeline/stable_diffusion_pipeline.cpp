@@ -22,9 +22,12 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options
   p.tokenizer_ = std::make_shared<ClipTokenizer>(ClipTokenizer::load(f.tokenizer_dir));
   p.precision_ = options.precision;
   p.vae_tiling_ = options.vae_tiling;
+  // The VAE first: its encoder is built (to check its weights) and dropped again before the big UNet
+  // is in memory, so that the two never add up.
+  p.vae_ = std::make_shared<AutoencoderKL>(f.vae_config, f.vae, options.precision);
+  malloc_trim(0);
   p.text_encoder_ = std::make_shared<ClipTextModel>(f.text_encoder_config, f.text_encoder, options.precision);
   p.unet_ = std::make_shared<UNet2DConditionModel>(f.unet_config, f.unet, options.precision);
-  p.vae_ = std::make_shared<AutoencoderKL>(f.vae_config, f.vae, options.precision);
   // The models hold converted copies: the checkpoint's pages need not stay resident.
   for (const Weights* w : {&f.text_encoder, &f.unet, &f.vae}) release_mapped_pages(*w);
   malloc_trim(0);  // and the conversions' freed temporaries need not either
@@ -94,6 +97,7 @@ Tensor guide(const Tensor& eps, int64_t batch, float g) {
 Tensor StableDiffusionPipeline::denoise(Scheduler& scheduler, const Tensor& cond, const Tensor& uncond,
                                         const Tensor& latents, const DenoiseOptions& options,
                                         TorchGenerator* generator, const StepCallback& on_step) const {
+  check(unet_ != nullptr, "denoise: the UNet was released (release_unet)");
   check(options.num_inference_steps >= 1,
         "num_inference_steps must be at least 1, got " + std::to_string(options.num_inference_steps));
   check(std::isfinite(options.guidance_scale), "guidance scale must be a finite number");
@@ -126,6 +130,16 @@ Tensor StableDiffusionPipeline::denoise(Scheduler& scheduler, const Tensor& cond
     if (on_step) on_step(i + 1, total, x);
   }
   return x;
+}
+
+const UNet2DConditionModel& StableDiffusionPipeline::unet() const {
+  check(unet_ != nullptr, "the UNet was released (release_unet)");
+  return *unet_;
+}
+
+void StableDiffusionPipeline::release_unet() {
+  unet_.reset();
+  malloc_trim(0);
 }
 
 VaeTiling parse_vae_tiling(const std::string& name, const std::string& flag) {

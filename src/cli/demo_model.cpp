@@ -1,7 +1,5 @@
 #include "cli/demo_model.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>

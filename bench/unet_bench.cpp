@@ -77,12 +77,3 @@ void BM_OneDnnConv3x3(benchmark::State& state) {
 BENCHMARK(BM_OneDnnConv3x3)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
-
-int main(int argc, char** argv) {
-  sdwalk::ops::use_passive_omp_wait(argv);  // see sdwalk/ops.hpp: spinning workers stall shared machines
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}

@@ -5,6 +5,7 @@
 
 #include "common/compare.hpp"
 #include "common/fixtures.hpp"
+#include "pipeline/pipeline_cases.hpp"
 #include "sdwalk/ops.hpp"
 #include "sdwalk/pipeline.hpp"
 
@@ -65,21 +66,8 @@ TEST_P(Bf16PipelineCase, ImagesCloseToF32) {
   }
 }
 
-std::vector<std::string> pipeline_cases() {
-  std::vector<std::string> out;
-  for (const auto& p : test::fixture_files("expected", "pipeline_", ".safetensors")) out.push_back(p.filename().string());
-  if (out.empty()) out.push_back("pipeline_absent.safetensors");  // reported as skipped
-  return out;
-}
-
-std::string case_name(const ::testing::TestParamInfo<std::string>& info) {
-  std::string n = info.param.substr(0, info.param.find('.'));
-  for (char& c : n)
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  return n;
-}
-
-INSTANTIATE_TEST_SUITE_P(Fixtures, Bf16PipelineCase, ::testing::ValuesIn(pipeline_cases()), case_name);
+INSTANTIATE_TEST_SUITE_P(Fixtures, Bf16PipelineCase, ::testing::ValuesIn(test::pipeline_cases()),
+                         test::pipeline_case_name);
 
 }  // namespace
 }  // namespace sdwalk

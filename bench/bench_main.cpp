@@ -1,0 +1,14 @@
+// main() of the Google Benchmark programs: Google Benchmark's own, with OpenMP's workers told to
+// wait passively first (see sdwalk/ops.hpp: spinning workers stall shared machines).
+#include <benchmark/benchmark.h>
+
+#include "sdwalk/ops.hpp"
+
+int main(int argc, char** argv) {
+  sdwalk::ops::use_passive_omp_wait(argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -19,14 +19,16 @@ VAE = {
     "shift_factor": None, "use_post_quant_conv": True, "use_quant_conv": True,
 }
 
-# 16x16 latents; cross-attention at 8x8 and in the 4x4 mid block (attention at 16x16 would cost 3x the training time).
+# 16x16 latents; cross-attention at 8x8 and 4x4 and in the 2x2 mid block. Where the shape goes has to be
+# decided where the features know where they are: only near the borders (zero padding), so at the
+# coarse levels; at 16x16 attention would cost 3x the training time and see no position.
 UNET = {
     "_class_name": "UNet2DConditionModel", "_diffusers_version": "0.30.3", "act_fn": "silu",
     "addition_embed_type": None, "addition_embed_type_num_heads": 64, "addition_time_embed_dim": None,
-    "attention_head_dim": 2, "attention_type": "default", "block_out_channels": [32, 64, 128],
+    "attention_head_dim": 2, "attention_type": "default", "block_out_channels": [32, 64, 128, 128],
     "center_input_sample": False, "class_embed_type": None, "class_embeddings_concat": False,
     "conv_in_kernel": 3, "conv_out_kernel": 3, "cross_attention_dim": 64, "cross_attention_norm": None,
-    "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
+    "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "DownBlock2D"],
     "downsample_padding": 1, "dropout": 0.0, "dual_cross_attention": False, "encoder_hid_dim": None,
     "encoder_hid_dim_type": None, "flip_sin_to_cos": True, "freq_shift": 0, "in_channels": 4,
     "layers_per_block": 1, "mid_block_only_cross_attention": None, "mid_block_scale_factor": 1,
@@ -36,7 +38,7 @@ UNET = {
     "resnet_time_scale_shift": "default", "reverse_transformer_layers_per_block": None, "sample_size": 16,
     "time_cond_proj_dim": None, "time_embedding_act_fn": None, "time_embedding_dim": None,
     "time_embedding_type": "positional", "timestep_post_act": None, "transformer_layers_per_block": 1,
-    "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"], "upcast_attention": False,
+    "up_block_types": ["UpBlock2D", "CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"], "upcast_attention": False,
     "use_linear_projection": False,
 }
 

@@ -23,7 +23,7 @@ using Rgb = std::array<double, 3>;
 
 // Sampling of the checks: the model's own scheduler, few steps (the model card's settings).
 constexpr int kSteps = 20;
-constexpr double kGuidance = 5.0;
+constexpr double kGuidance = 2.0;
 constexpr uint64_t kSeed = 0;
 constexpr double kShapeDistance = 80;    // L1 distance (0..765) from the background that makes a pixel "shape"
 constexpr double kCentreTolerance = 0.1; // of the image side; positions are >= 0.22 apart

@@ -2,7 +2,7 @@
 """Draws the held-out captions (models/demo/heldout.json) with the PyTorch twins and scores them with the
 pixel measures of tests/pipeline/demo_model_test.cpp; also writes a preview grid (PNG).
 
-  /usr/bin/python3 tools/demo-model/check_heldout.py [--model models/demo] [--steps 20] [--guidance 5]
+  /usr/bin/python3 tools/demo-model/check_heldout.py [--model models/demo] [--steps 20] [--guidance 2]
 
 Sampler: diffusers' EulerDiscreteScheduler (linspace timesteps), classifier-free guidance with "".
 """
@@ -38,7 +38,7 @@ def load_model(m):
 
 
 @torch.no_grad()
-def generate(model, prompts, seed, steps=20, guidance=5.0, size=64):
+def generate(model, prompts, seed, steps=20, guidance=2.0, size=64):
     te, unet, vae, scaling, tok, sched = model
     cond = te(torch.tensor([tok.encode(p) for p in prompts]))
     uncond = te(torch.tensor([tok.encode("")] * len(prompts)))
@@ -96,7 +96,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default=os.path.join(REPO, "models", "demo"))
     ap.add_argument("--steps", type=int, default=20)
-    ap.add_argument("--guidance", type=float, default=5.0)
+    ap.add_argument("--guidance", type=float, default=2.0)
     ap.add_argument("--seeds", type=int, default=2)
     ap.add_argument("--png", default="")
     args = ap.parse_args()

@@ -19,9 +19,9 @@ VAE = {
     "shift_factor": None, "use_post_quant_conv": True, "use_quant_conv": True,
 }
 
-# 16x16 latents; cross-attention at 8x8 and 4x4 and in the 2x2 mid block. Where the shape goes has to be
-# decided where the features know where they are: only near the borders (zero padding), so at the
-# coarse levels; at 16x16 attention would cost 3x the training time and see no position.
+# 16x16 latents; cross-attention at the 8x8 and 4x4 levels and in the 2x2 mid block. Features know
+# where they are only near the borders (zero padding), so position words can act only at the coarse
+# levels: with attention at 8x8 and a 4x4 mid block only, no UNet placed shapes by the caption.
 UNET = {
     "_class_name": "UNet2DConditionModel", "_diffusers_version": "0.30.3", "act_fn": "silu",
     "addition_embed_type": None, "addition_embed_type_num_heads": 64, "addition_time_embed_dim": None,

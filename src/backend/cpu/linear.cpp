@@ -1,6 +1,9 @@
-// ops::Linear through oneDNN matmul: x [M, in] x W^T [in, out] + b, weights reordered once into the
-// primitive's preferred layout and dtype, one primitive per row count M, cached. The residual add is
-// a binary post-op read straight from the residual tensor.
+// ops::Linear through oneDNN. f32 layers run as a 1x1 convolution over [1, M, 1, in]: oneDNN's f32
+// matmul (gemm:jit) splits the reduction over the threads, so its results change with the thread
+// count, while its 1x1 convolution reduces in one fixed order (and is as fast: ops_bench
+// BM_LinearAsConv1x1 vs BM_Linear). bf16 layers run as a matmul: x [M, in] x W^T [in, out] + b,
+// weights reordered once into the primitive's preferred layout and dtype, one primitive per row
+// count M, cached. The residual add is a binary post-op read straight from the residual tensor.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -23,6 +26,7 @@ struct Linear::Impl {
   int64_t in = 0, out = 0;
   Precision precision = Precision::F32;
   bool has_bias = false;
+  Conv2d as_conv;  // the f32 path; when defined the matmul members below are unused
   memory bias;  // [1, out] f32
   Tensor bias_storage;
   detail::OwnedMemory weights;  // logical [in, out]
@@ -80,6 +84,10 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Precision precision) : 
   // Without native bf16 the layer runs in f32 (parse_precision refuses an explicit bf16 there).
   p.precision = cpu_has_bf16() ? precision : Precision::F32;
   p.has_bias = bias.defined();
+  if (p.precision == Precision::F32) {
+    p.as_conv = Conv2d(weight.reshape({p.out, p.in, 1, 1}), bias, 1, 0, Precision::F32);
+    return;
+  }
   if (p.has_bias) {
     check(bias.numel() == p.out, "Linear: bias has shape " + shape_string(bias.shape()) + ", expected [" +
                                      std::to_string(p.out) + "]");
@@ -100,12 +108,24 @@ Tensor Linear::forward(const Tensor& x, const Tensor* residual, DType out_dtype)
   const int64_t m = x.numel() / p.in;
   Shape shape = x.shape();
   shape.back() = p.out;
-  Tensor y = Tensor::uninitialized(shape, out_dtype);
-  if (m == 0) return y;
+  if (m == 0) return Tensor::uninitialized(shape, out_dtype);
   if (residual)
-    check(residual->numel() == y.numel() && residual->dim(-1) == p.out && residual->dtype() == DType::F32,
-          "Linear: residual has shape " + shape_string(residual->shape()) + ", expected " + shape_string(y.shape()));
-  const Tensor src_t = detail::as_dtype(x, p.precision == Precision::BF16 ? DType::BF16 : DType::F32);
+    check(residual->numel() == m * p.out && residual->dim(-1) == p.out && residual->dtype() == DType::F32,
+          "Linear: residual has shape " + shape_string(residual->shape()) + ", expected " + shape_string(shape));
+  if (p.as_conv.defined()) {
+    const Tensor r = residual ? residual->reshape({1, m, 1, p.out}) : Tensor();
+    const OpCounters before = detail::op_tally();
+    Tensor y32 = p.as_conv.forward(x.reshape({1, m, 1, p.in}), residual ? &r : nullptr).reshape(shape);
+    // Counted as the linear layer it is, not as a convolution.
+    OpCounters& tally = detail::op_tally();
+    tally.linear_flops += tally.conv_flops - before.conv_flops;
+    tally.linear_s += tally.conv_s - before.conv_s;
+    tally.conv_flops = before.conv_flops;
+    tally.conv_s = before.conv_s;
+    return out_dtype == DType::BF16 ? to_bf16(y32) : y32;
+  }
+  const Tensor src_t = detail::as_dtype(x, DType::BF16);
+  Tensor y = Tensor::uninitialized(shape, out_dtype);
   const auto& e = p.entry(m, residual != nullptr, out_dtype);
   auto& eng = detail::cpu_engine();
   const memory& weights = e.weights.bytes ? e.weights.memory : p.weights.memory;

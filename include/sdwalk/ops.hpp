@@ -4,6 +4,7 @@
 // through oneDNN with weights reordered once at construction; the rest are our own kernels.
 // Every function is thread-parallel over the ops::threads() OpenMP threads.
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "sdwalk/precision.hpp"
@@ -13,6 +14,17 @@ namespace sdwalk::ops {
 
 void set_threads(int n);  // n <= 0: all cores
 int threads();
+
+// The instruction-set path of our own kernels (attention so far; oneDNN picks its own). Chosen once
+// from cpuid, or forced by SDWALK_ISA=avx512|avx2|generic; set_isa forces it in-process (tests and
+// benchmarks run every path the CPU supports). Each path has its own register blocking.
+enum class Isa { Generic, Avx2, Avx512 };
+Isa isa();
+void set_isa(Isa isa);  // throws when the CPU cannot run it
+bool isa_supported(Isa isa);
+std::vector<Isa> supported_isas();
+std::string isa_name(Isa isa);
+Isa parse_isa(const std::string& text, const std::string& what);
 
 // Makes idle OpenMP workers sleep instead of spin. On a machine shared with other processes, a
 // spinning worker holds the core the working thread needs, and every parallel region then waits a

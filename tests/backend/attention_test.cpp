@@ -26,12 +26,18 @@ TEST_P(AttentionTest, MatchesReference) {
   const Tensor k = random_tensor({c.b, c.tk, hd}, 72, 2.0f);
   const Tensor v = random_tensor({c.b, c.tk, hd}, 73);
   const Tensor ref = attention_ref(q, k, v, c.heads, c.causal);
-  for (int threads : {1, 2}) {
-    ops::set_threads(threads);
-    const Tensor o = ops::attention(q, k, v, c.heads, c.causal);
-    ASSERT_EQ(o.shape(), ref.shape());
-    EXPECT_LE(compare(o, ref).rel(), 2e-6) << compare(o, ref).str() << " threads " << threads;
-  }
+  // Every ISA path this CPU can run (test-backend-ops' habit), at 1 and 2 threads.
+  const ops::Isa chosen = ops::isa();
+  for (ops::Isa isa : ops::supported_isas())
+    for (int threads : {1, 2}) {
+      ops::set_isa(isa);
+      ops::set_threads(threads);
+      const Tensor o = ops::attention(q, k, v, c.heads, c.causal);
+      ASSERT_EQ(o.shape(), ref.shape());
+      EXPECT_LE(compare(o, ref).rel(), 2e-6) << compare(o, ref).str() << " " << ops::isa_name(isa) << ", threads "
+                                            << threads;
+    }
+  ops::set_isa(chosen);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,

@@ -55,11 +55,16 @@ TEST(ThreadIndependence, Norms) {
 }
 
 TEST(ThreadIndependence, Attention) {
+  const ops::Isa chosen = ops::isa();
   for (auto [tq, tk, heads, d] : {std::tuple{1024, 1024, 8, 40}, {1024, 77, 8, 40}, {77, 77, 12, 64}}) {
     const Tensor q = random_tensor({2, tq, heads * d}, 11), k = random_tensor({2, tk, heads * d}, 12),
                  v = random_tensor({2, tk, heads * d}, 13);
-    expect_thread_independent([&] { return ops::attention(q, k, v, heads); }, "attention");
+    for (ops::Isa isa : ops::supported_isas()) {
+      ops::set_isa(isa);
+      expect_thread_independent([&] { return ops::attention(q, k, v, heads); }, "attention");
+    }
   }
+  ops::set_isa(chosen);
 }
 
 }  // namespace

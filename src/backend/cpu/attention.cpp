@@ -1,11 +1,17 @@
-// Fused multi-head attention: for each (batch, head, block of 64 queries) the keys are walked in blocks
+// Fused multi-head attention: for each (batch, head, block of queries) the keys are walked in blocks
 // of 32 with an online softmax (running max and sum), so the [Tq, Tk] score matrix never exists.
 //
-// The block works "query-vectorised": queries run along the SIMD lanes (Q^T [D, 64] = 4 vectors per
-// row), so scores S^T [keys, 64], the softmax over keys (elementwise max/exp/sum of vectors) and the
-// output O^T [D, 64] += V[j, d] * P^T[j, :] are all lane-parallel with no horizontal reductions and
-// no padding of the head dimension (40 in SD 1.5's first level). Register blocks of 4 keys (scores)
-// and 4 head dims (output) x 4 vectors keep 16 accumulators in registers.
+// The block works "query-vectorised": queries run along the SIMD lanes (Q^T [D, BQ] = NV vectors per
+// row), so scores S^T [keys, BQ], the softmax over keys (elementwise max/exp/sum of vectors) and the
+// output O^T [D, BQ] += V[j, d] * P^T[j, :] are all lane-parallel with no horizontal reductions and
+// no padding of the head dimension (40 in SD 1.5's first level). Register blocks of R keys (scores)
+// and R head dims (output) x NV vectors are the accumulators. Each ISA path has its own vector width
+// and blocking, sized so that accumulators + NV query vectors + one broadcast fit its register file:
+//   avx512: 16 lanes, NV 4, R 4 -> 16 + 4 + 1 of 32 zmm (64 queries a block)
+//   avx2:    8 lanes, NV 2, R 5 -> 10 + 2 + 1 of 16 ymm (16 queries)
+//   generic: 4 lanes, NV 2, R 5 -> 10 + 2 + 1 of 16 xmm (8 queries; SSE2, which every x86-64 has)
+// (A 16-float vector under AVX2 is two ymm: the avx512 blocking there spills and ran at ~2.6 GFLOP/s.)
+// The file is built with -ffp-contract=fast so that a * b + c is one FMA where the ISA has it.
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -13,23 +19,62 @@
 
 #include "backend/cpu/attention_bf16.hpp"
 #include "backend/cpu/op_counters.hpp"
-#include "backend/cpu/vec_math.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/ops.hpp"
+
+#pragma GCC diagnostic ignored "-Wpsabi"  // vectors never cross a non-inlined call boundary
 
 namespace sdwalk::ops {
 
 namespace {
 
-using detail::vf16;
-using detail::vbroadcast;
-using detail::vload;
-using detail::vstore;
+#define SDWALK_INLINE [[gnu::always_inline]] inline
 
-constexpr int64_t kNV = 4;                          // vectors per query block
-constexpr int64_t kBlockQ = kNV * detail::kLanes;  // 64 queries
-constexpr int64_t kBlockK = 32;                     // keys per softmax block
-constexpr int64_t kR = 4;                           // register block (keys, then head dims)
+template <int W> struct Vec {
+  typedef float f __attribute__((vector_size(W * 4)));
+  typedef int32_t i __attribute__((vector_size(W * 4)));
+};
+
+template <class V> SDWALK_INLINE V vset(float x) { return V{} + x; }
+template <class V> SDWALK_INLINE V vld(const float* p) {
+  V r;
+  __builtin_memcpy(&r, p, sizeof r);
+  return r;
+}
+template <class V> SDWALK_INLINE void vst(float* p, const V& v) { __builtin_memcpy(p, &v, sizeof v); }
+template <class V> SDWALK_INLINE V vmaxv(const V& a, const V& b) { return a > b ? a : b; }
+
+// e^x within ~2 ulp (Cephes expf: x = n ln2 + r, degree-6 polynomial in r, times 2^n); x < -87
+// (including -inf) gives exactly 0, x > 88 saturates at e^88.
+template <class V, class VI> SDWALK_INLINE V vexpv(const V& x0) {
+  const V lo = vset<V>(-87.0f), hi = vset<V>(88.0f);
+  V x = x0 > lo ? x0 : lo;
+  x = x < hi ? x : hi;
+  const V shifter = vset<V>(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
+  const V t = x * 1.44269504088896341f + shifter;
+  const V n = t - shifter;
+  VI ni;
+  __builtin_memcpy(&ni, &t, sizeof ni);
+  ni = ni - 0x4B400000;  // bits of 12582912.0f
+  V r = x - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  const V z = r * r;
+  V p = vset<V>(1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * z + r + 1.0f;
+  const VI bits = (ni + 127) << 23;
+  V scale;
+  __builtin_memcpy(&scale, &bits, sizeof scale);
+  const V y = p * scale;
+  return x0 < lo ? V{} : y;
+}
+
+constexpr int64_t kBlockK = 32;  // keys per softmax block
+constexpr int64_t kMaxR = 5;     // largest register block (spare score rows in the scratch)
 
 struct Problem {
   const float* q;
@@ -42,16 +87,18 @@ struct Problem {
 };
 
 struct Scratch {
-  std::vector<float> qt, st, ot;  // Q^T [D, 64], S^T/P^T [32, 64], O^T [D, 64]
-  // st has kR spare rows: a register block is stored whole (storing only its valid rows would index
+  std::vector<float> qt, st, ot;  // Q^T [D, BQ], S^T/P^T [32, BQ], O^T [D, BQ]
+  // st has spare rows: a register block is stored whole (storing only its valid rows would index
   // the accumulators at run time and push them out of registers).
-  explicit Scratch(int64_t D)
-      : qt(size_t(D * kBlockQ)), st(size_t((kBlockK + kR) * kBlockQ)), ot(size_t(D * kBlockQ)) {}
+  Scratch(int64_t D, int64_t bq) : qt(size_t(D * bq)), st(size_t((kBlockK + kMaxR) * bq)), ot(size_t(D * bq)) {}
 };
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void attention_block(const Problem& P, int64_t b,
-                                                                                   int64_t h, int64_t q0, int64_t nq,
-                                                                                   Scratch& S) {
+// One (batch, head, query block): W lanes, NV vectors of queries, register blocks of R.
+template <int W, int NV, int R>
+SDWALK_INLINE void attention_block(const Problem& P, int64_t b, int64_t h, int64_t q0, int64_t nq, Scratch& S) {
+  using V = typename Vec<W>::f;
+  using VI = typename Vec<W>::i;
+  constexpr int64_t BQ = int64_t(W) * NV;
   const int64_t D = P.D, HD = P.HD;
   float* qt = S.qt.data();
   float* st = S.st.data();
@@ -59,101 +106,117 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attention_bloc
   const float* kbase = P.k + b * P.Tk * HD + h * D;
   const float* vbase = P.v + b * P.Tk * HD + h * D;
   for (int64_t d = 0; d < D; ++d)
-    for (int64_t i = 0; i < kBlockQ; ++i)
-      qt[d * kBlockQ + i] = i < nq ? P.q[(b * P.Tq + q0 + i) * HD + h * D + d] * P.scale : 0.0f;
-  std::fill(ot, ot + D * kBlockQ, 0.0f);
-  vf16 m[kNV], l[kNV];
-  for (int64_t v = 0; v < kNV; ++v) {
-    m[v] = vbroadcast(-std::numeric_limits<float>::infinity());
-    l[v] = vf16{};
+    for (int64_t i = 0; i < BQ; ++i)
+      qt[d * BQ + i] = i < nq ? P.q[(b * P.Tq + q0 + i) * HD + h * D + d] * P.scale : 0.0f;
+  std::fill(ot, ot + D * BQ, 0.0f);
+  V m[NV], l[NV];
+  for (int v = 0; v < NV; ++v) {
+    m[v] = vset<V>(-std::numeric_limits<float>::infinity());
+    l[v] = V{};
   }
   // Causal: query i sees keys j <= i, so keys past the block's last query are never needed.
   const int64_t k_end = P.causal ? std::min(P.Tk, q0 + nq) : P.Tk;
   for (int64_t k0 = 0; k0 < k_end; k0 += kBlockK) {
     const int64_t nk = std::min(kBlockK, k_end - k0);
-    // S^T[j, :] = sum_d K[j, d] * Q^T[d, :], four keys at a time.
-    for (int64_t j = 0; j < nk; j += kR) {
-      const int64_t jn = std::min(kR, nk - j);
-      const float* kr[kR];
-      for (int64_t r = 0; r < kR; ++r) kr[r] = kbase + (k0 + j + std::min(r, jn - 1)) * HD;
-      vf16 acc[kR][kNV] = {};
+    // S^T[j, :] = sum_d K[j, d] * Q^T[d, :], R keys at a time.
+    for (int64_t j = 0; j < nk; j += R) {
+      const int64_t jn = std::min<int64_t>(R, nk - j);
+      const float* kr[R];
+      for (int r = 0; r < R; ++r) kr[r] = kbase + (k0 + j + std::min<int64_t>(r, jn - 1)) * HD;
+      V acc[R][NV] = {};
       for (int64_t d = 0; d < D; ++d) {
-        vf16 qv[kNV];
-#pragma GCC unroll 4
-        for (int64_t v = 0; v < kNV; ++v) qv[v] = vload(qt + d * kBlockQ + v * detail::kLanes);
-#pragma GCC unroll 4
-        for (int64_t r = 0; r < kR; ++r) {
-          const vf16 kb = vbroadcast(kr[r][d]);
-#pragma GCC unroll 4
-          for (int64_t v = 0; v < kNV; ++v) acc[r][v] += kb * qv[v];
+        V qv[NV];
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) qv[v] = vld<V>(qt + d * BQ + v * W);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+          const V kb = vset<V>(kr[r][d]);
+#pragma GCC unroll 8
+          for (int v = 0; v < NV; ++v) acc[r][v] += kb * qv[v];
         }
       }
-#pragma GCC unroll 4
-      for (int64_t r = 0; r < kR; ++r)
-#pragma GCC unroll 4
-        for (int64_t v = 0; v < kNV; ++v) vstore(st + (j + r) * kBlockQ + v * detail::kLanes, acc[r][v]);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) vst(st + (j + r) * BQ + v * W, acc[r][v]);
     }
     if (P.causal && k0 + nk - 1 > q0) {
       for (int64_t j = 0; j < nk; ++j)
-        for (int64_t i = 0; i < std::min(kBlockQ, k0 + j - q0); ++i)
-          st[j * kBlockQ + i] = -std::numeric_limits<float>::infinity();
+        for (int64_t i = 0; i < std::min(BQ, k0 + j - q0); ++i) st[j * BQ + i] = -std::numeric_limits<float>::infinity();
     }
     // Online softmax along keys, lane-wise per query. Key 0 is visible to every query, so the running
     // max is finite after the first block and masked scores (-inf) turn into exact zeros.
-    vf16 corr[kNV];
-    for (int64_t v = 0; v < kNV; ++v) {
-      vf16 mx = m[v];
-      for (int64_t j = 0; j < nk; ++j) mx = detail::vmax(mx, vload(st + j * kBlockQ + v * detail::kLanes));
-      corr[v] = detail::vexp(m[v] - mx);
-      vf16 sum{};
+    V corr[NV];
+    for (int v = 0; v < NV; ++v) {
+      V mx = m[v];
+      for (int64_t j = 0; j < nk; ++j) mx = vmaxv(mx, vld<V>(st + j * BQ + v * W));
+      corr[v] = vexpv<V, VI>(m[v] - mx);
+      V sum{};
       for (int64_t j = 0; j < nk; ++j) {
-        float* p = st + j * kBlockQ + v * detail::kLanes;
-        const vf16 e = detail::vexp(vload(p) - mx);
-        vstore(p, e);
+        float* p = st + j * BQ + v * W;
+        const V e = vexpv<V, VI>(vld<V>(p) - mx);
+        vst(p, e);
         sum += e;
       }
       l[v] = l[v] * corr[v] + sum;
       m[v] = mx;
     }
-    // O^T[d, :] = O^T[d, :] * corr + sum_j V[j, d] * P^T[j, :], four head dims at a time.
+    // O^T[d, :] = O^T[d, :] * corr + sum_j V[j, d] * P^T[j, :], R head dims at a time.
     int64_t d = 0;
-    for (; d + kR <= D; d += kR) {
-      vf16 acc[kR][kNV];
-#pragma GCC unroll 4
-      for (int64_t r = 0; r < kR; ++r)
-#pragma GCC unroll 4
-        for (int64_t v = 0; v < kNV; ++v) acc[r][v] = vload(ot + (d + r) * kBlockQ + v * detail::kLanes) * corr[v];
+    for (; d + R <= D; d += R) {
+      V acc[R][NV];
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) acc[r][v] = vld<V>(ot + (d + r) * BQ + v * W) * corr[v];
       for (int64_t j = 0; j < nk; ++j) {
         const float* vr = vbase + (k0 + j) * HD + d;
-        vf16 pv[kNV];
-#pragma GCC unroll 4
-        for (int64_t v = 0; v < kNV; ++v) pv[v] = vload(st + j * kBlockQ + v * detail::kLanes);
-#pragma GCC unroll 4
-        for (int64_t r = 0; r < kR; ++r) {
-          const vf16 vb = vbroadcast(vr[r]);
-#pragma GCC unroll 4
-          for (int64_t v = 0; v < kNV; ++v) acc[r][v] += vb * pv[v];
+        V pv[NV];
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) pv[v] = vld<V>(st + j * BQ + v * W);
+#pragma GCC unroll 8
+        for (int r = 0; r < R; ++r) {
+          const V vb = vset<V>(vr[r]);
+#pragma GCC unroll 8
+          for (int v = 0; v < NV; ++v) acc[r][v] += vb * pv[v];
         }
       }
-      for (int64_t r = 0; r < kR; ++r)
-        for (int64_t v = 0; v < kNV; ++v) vstore(ot + (d + r) * kBlockQ + v * detail::kLanes, acc[r][v]);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+        for (int v = 0; v < NV; ++v) vst(ot + (d + r) * BQ + v * W, acc[r][v]);
     }
     for (; d < D; ++d) {
-      vf16 acc[kNV];
-      for (int64_t v = 0; v < kNV; ++v) acc[v] = vload(ot + d * kBlockQ + v * detail::kLanes) * corr[v];
+      V acc[NV];
+      for (int v = 0; v < NV; ++v) acc[v] = vld<V>(ot + d * BQ + v * W) * corr[v];
       for (int64_t j = 0; j < nk; ++j) {
-        const vf16 vb = vbroadcast(vbase[(k0 + j) * HD + d]);
-        for (int64_t v = 0; v < kNV; ++v) acc[v] += vb * vload(st + j * kBlockQ + v * detail::kLanes);
+        const V vb = vset<V>(vbase[(k0 + j) * HD + d]);
+        for (int v = 0; v < NV; ++v) acc[v] += vb * vld<V>(st + j * BQ + v * W);
       }
-      for (int64_t v = 0; v < kNV; ++v) vstore(ot + d * kBlockQ + v * detail::kLanes, acc[v]);
+      for (int v = 0; v < NV; ++v) vst(ot + d * BQ + v * W, acc[v]);
     }
   }
-  float inv[kBlockQ];
-  for (int64_t v = 0; v < kNV; ++v) vstore(inv + v * detail::kLanes, 1.0f / l[v]);
+  float inv[BQ];
+  for (int v = 0; v < NV; ++v) vst(inv + v * W, 1.0f / l[v]);
   for (int64_t i = 0; i < nq; ++i) {
     float* orow = P.o + (b * P.Tq + q0 + i) * HD + h * D;
-    for (int64_t d = 0; d < D; ++d) orow[d] = ot[d * kBlockQ + i] * inv[i];
+    for (int64_t d = 0; d < D; ++d) orow[d] = ot[d * BQ + i] * inv[i];
   }
+}
+
+// One block per ISA path: the target attribute stops at the function, so it is put on each block
+// (a `#pragma omp parallel` body is outlined into a function of its own that would not inherit it).
+using BlockFn = void (*)(const Problem&, int64_t, int64_t, int64_t, int64_t, Scratch&);
+__attribute__((target("avx512f,fma"))) void block_avx512(const Problem& P, int64_t b, int64_t h, int64_t q0, int64_t nq,
+                                                         Scratch& S) {
+  attention_block<16, 4, 4>(P, b, h, q0, nq, S);
+}
+__attribute__((target("avx2,fma"))) void block_avx2(const Problem& P, int64_t b, int64_t h, int64_t q0, int64_t nq,
+                                                    Scratch& S) {
+  attention_block<8, 2, 5>(P, b, h, q0, nq, S);
+}
+void block_generic(const Problem& P, int64_t b, int64_t h, int64_t q0, int64_t nq, Scratch& S) {
+  attention_block<4, 2, 5>(P, b, h, q0, nq, S);
 }
 
 }  // namespace
@@ -187,19 +250,22 @@ Tensor attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, int
   const int64_t D = HD / heads;
   Tensor o = Tensor::uninitialized(q.shape());
   const Problem P{q.f32(), k.f32(), v.f32(), o.f32(), Tq, Tk, HD, D, float(1.0 / std::sqrt(double(D))), causal};
-  const int64_t qblocks = (Tq + kBlockQ - 1) / kBlockQ;
-  const int64_t tasks = B * heads * qblocks;
   // q k^T and p v: 2 FLOPs per multiply-add each, over the (query, key) pairs actually visible.
   const double pairs = causal ? double(Tq) * double(Tq + 1) / 2 : double(Tq) * double(Tk);
   detail::CountedCall count(&OpCounters::attention_flops, &OpCounters::attention_s, 4.0 * double(B) * pairs * double(HD));
+  const Isa path = isa();
+  const BlockFn block = path == Isa::Avx512 ? block_avx512 : path == Isa::Avx2 ? block_avx2 : block_generic;
+  const int64_t bq = path == Isa::Avx512 ? 64 : path == Isa::Avx2 ? 16 : 8;  // W * NV of the path
+  const int64_t qblocks = (Tq + bq - 1) / bq;
+  const int64_t tasks = B * heads * qblocks;
 #pragma omp parallel num_threads(threads())
   {
-    Scratch scratch(D);
+    Scratch scratch(D, bq);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t t = 0; t < tasks; ++t) {
       const int64_t qb = t % qblocks, h = (t / qblocks) % heads, b = t / (qblocks * heads);
-      const int64_t q0 = qb * kBlockQ;
-      attention_block(P, b, h, q0, std::min(kBlockQ, Tq - q0), scratch);
+      const int64_t q0 = qb * bq;
+      block(P, b, h, q0, std::min(bq, Tq - q0), scratch);
     }
   }
   return out == DType::BF16 ? to_bf16(o) : o;

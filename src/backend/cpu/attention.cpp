@@ -19,16 +19,13 @@
 
 #include "backend/cpu/attention_bf16.hpp"
 #include "backend/cpu/op_counters.hpp"
+#include "backend/cpu/vec_math.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/ops.hpp"
-
-#pragma GCC diagnostic ignored "-Wpsabi"  // vectors never cross a non-inlined call boundary
 
 namespace sdwalk::ops {
 
 namespace {
-
-#define SDWALK_INLINE [[gnu::always_inline]] inline
 
 template <int W> struct Vec {
   typedef float f __attribute__((vector_size(W * 4)));
@@ -43,35 +40,6 @@ template <class V> SDWALK_INLINE V vld(const float* p) {
 }
 template <class V> SDWALK_INLINE void vst(float* p, const V& v) { __builtin_memcpy(p, &v, sizeof v); }
 template <class V> SDWALK_INLINE V vmaxv(const V& a, const V& b) { return a > b ? a : b; }
-
-// e^x within ~2 ulp (Cephes expf: x = n ln2 + r, degree-6 polynomial in r, times 2^n); x < -87
-// (including -inf) gives exactly 0, x > 88 saturates at e^88.
-template <class V, class VI> SDWALK_INLINE V vexpv(const V& x0) {
-  const V lo = vset<V>(-87.0f), hi = vset<V>(88.0f);
-  V x = x0 > lo ? x0 : lo;
-  x = x < hi ? x : hi;
-  const V shifter = vset<V>(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
-  const V t = x * 1.44269504088896341f + shifter;
-  const V n = t - shifter;
-  VI ni;
-  __builtin_memcpy(&ni, &t, sizeof ni);
-  ni = ni - 0x4B400000;  // bits of 12582912.0f
-  V r = x - n * 0.693359375f;
-  r = r + n * 2.12194440e-4f;
-  const V z = r * r;
-  V p = vset<V>(1.9875691500e-4f);
-  p = p * r + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * z + r + 1.0f;
-  const VI bits = (ni + 127) << 23;
-  V scale;
-  __builtin_memcpy(&scale, &bits, sizeof scale);
-  const V y = p * scale;
-  return x0 < lo ? V{} : y;
-}
 
 constexpr int64_t kBlockK = 32;  // keys per softmax block
 constexpr int64_t kMaxR = 5;     // largest register block (spare score rows in the scratch)
@@ -150,11 +118,11 @@ SDWALK_INLINE void attention_block(const Problem& P, int64_t b, int64_t h, int64
     for (int v = 0; v < NV; ++v) {
       V mx = m[v];
       for (int64_t j = 0; j < nk; ++j) mx = vmaxv(mx, vld<V>(st + j * BQ + v * W));
-      corr[v] = vexpv<V, VI>(m[v] - mx);
+      corr[v] = detail::vexp_any<V, VI>(m[v] - mx);
       V sum{};
       for (int64_t j = 0; j < nk; ++j) {
         float* p = st + j * BQ + v * W;
-        const V e = vexpv<V, VI>(vld<V>(p) - mx);
+        const V e = detail::vexp_any<V, VI>(vld<V>(p) - mx);
         vst(p, e);
         sum += e;
       }

@@ -35,27 +35,31 @@ SDWALK_INLINE void vstore_partial(float* p, const vf16& v, int64_t n) { std::mem
 SDWALK_INLINE vf16 vmax(const vf16& a, const vf16& b) { return a > b ? a : b; }
 SDWALK_INLINE vf16 vmin(const vf16& a, const vf16& b) { return a < b ? a : b; }
 
-// e^x within ~2 ulp (Cephes expf: x = n ln2 + r, degree-6 polynomial in r, times 2^n).
-// x < -87 (including -inf) gives exactly 0; x > 88 saturates at e^88. NaN is not preserved.
-SDWALK_INLINE vf16 vexp(const vf16& x0) {
-  const vf16 x = vmin(vmax(x0, vbroadcast(-87.0f)), vbroadcast(88.0f));
-  const vf16 shifter = vbroadcast(12582912.0f);  // 1.5 * 2^23: adding it rounds to an integer
-  const vf16 t = x * 1.44269504088896341f + shifter;
-  const vf16 n = t - shifter;
-  const vi16 ni = std::bit_cast<vi16>(t) - std::bit_cast<int32_t>(12582912.0f);
-  vf16 r = x - n * 0.693359375f;
+// e^x within ~2 ulp (Cephes expf: x = n ln2 + r, degree-6 polynomial in r, times 2^n), for a float
+// vector V of any width and its int32 twin VI. x < -87 (including -inf) gives exactly 0; x > 88
+// saturates at e^88. NaN is not preserved.
+template <class V, class VI> SDWALK_INLINE V vexp_any(const V& x0) {
+  const V lo = V{} - 87.0f, hi = V{} + 88.0f;
+  V x = x0 > lo ? x0 : lo;
+  x = x < hi ? x : hi;
+  const V shifter = V{} + 12582912.0f;  // 1.5 * 2^23: adding it rounds to an integer
+  const V t = x * 1.44269504088896341f + shifter;
+  const V n = t - shifter;
+  const VI ni = std::bit_cast<VI>(t) - std::bit_cast<int32_t>(12582912.0f);
+  V r = x - n * 0.693359375f;
   r = r + n * 2.12194440e-4f;
-  const vf16 z = r * r;
-  vf16 p = vbroadcast(1.9875691500e-4f);
+  const V z = r * r;
+  V p = V{} + 1.9875691500e-4f;
   p = p * r + 1.3981999507e-3f;
   p = p * r + 8.3334519073e-3f;
   p = p * r + 4.1665795894e-2f;
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * z + r + 1.0f;
-  const vf16 y = p * std::bit_cast<vf16>((ni + 127) << 23);
-  return x0 < -87.0f ? vf16{} : y;
+  const V y = p * std::bit_cast<V>((ni + 127) << 23);
+  return x0 < -87.0f ? V{} : y;
 }
+SDWALK_INLINE vf16 vexp(const vf16& x0) { return vexp_any<vf16, vi16>(x0); }
 
 // 1 + erf(x), accurate in both tails (Abramowitz & Stegun 7.1.26, |error of erf| < 1.5e-7):
 // erfc(|x|) = q(t) e^{-x^2}, t = 1 / (1 + p|x|); 1 + erf(x) = 2 - erfc(x) for x >= 0, erfc(-x) for x < 0.

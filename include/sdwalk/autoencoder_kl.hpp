@@ -15,7 +15,8 @@ class AutoencoderKL {
   // Throws Error for unsupported options (e.g. shift_factor, latents_mean) and for any tensor
   // missing, misshapen or left unexplained by the config.
   // precision: of the convolutions and linear layers (BF16: weights stored bf16, f32 accumulation).
-  AutoencoderKL(const nlohmann::json& config, const Weights& weights, Precision precision = Precision::F32);
+  AutoencoderKL(const nlohmann::json& config, const Weights& weights, Precision precision = Precision::F32,
+                     WeightStorage storage = WeightStorage::Auto);
   ~AutoencoderKL();
 
   // z: [B, latent_channels, h, w], already divided by scaling_factor() -> [B, out_channels,

@@ -18,7 +18,8 @@ class ClipTextModel {
   // converted to f32 once here). Throws Error naming the tensor or config key that does not fit.
   // precision: of the linear layers (BF16: weights stored bf16, f32 accumulation; LayerNorms, softmax
   // and the residual stream stay f32).
-  ClipTextModel(const nlohmann::json& config, const Weights& weights, Precision precision = Precision::F32);
+  ClipTextModel(const nlohmann::json& config, const Weights& weights, Precision precision = Precision::F32,
+                     WeightStorage storage = WeightStorage::Auto);
   ~ClipTextModel();
   ClipTextModel(ClipTextModel&&) noexcept;
   ClipTextModel& operator=(ClipTextModel&&) noexcept;

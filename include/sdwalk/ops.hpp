@@ -37,8 +37,10 @@ void use_passive_omp_wait(char** argv);
 class Conv2d {
  public:
   Conv2d() = default;
-  // weight: [Cout, Cin, k, k] in any float dtype (converted once into `precision`); bias: [Cout] or undefined.
-  Conv2d(const Tensor& weight, const Tensor& bias, int stride, int padding, Precision precision = Precision::F32);
+  // weight: [Cout, Cin, k, k] in any float dtype (converted once into `precision`, kept as `storage`
+  // says when that is f32); bias: [Cout] or undefined.
+  Conv2d(const Tensor& weight, const Tensor& bias, int stride, int padding, Precision precision = Precision::F32,
+         WeightStorage storage = WeightStorage::Auto);
   // x: [N, H, W, Cin] f32 or bf16 (converted to the layer's precision) -> [N, Ho, Wo, Cout] f32. `residual` (f32, the
   // output's shape) is added to the result; `extra_bias` ([Cout] f32) is added to every position. Both fused.
   Tensor forward(const Tensor& x, const Tensor* residual = nullptr, const Tensor* extra_bias = nullptr) const;
@@ -48,6 +50,7 @@ class Conv2d {
   int in_channels() const;
   int out_channels() const;
   Precision precision() const;
+  bool weights_in_f16() const;  // kept as fp16, widened as the layer runs
   bool defined() const { return impl_ != nullptr; }
 
  private:
@@ -61,13 +64,15 @@ class Linear {
  public:
   Linear() = default;
   // weight: [out, in] (a [out, in, 1, 1] 1x1-conv weight is accepted too); bias: [out] or undefined.
-  Linear(const Tensor& weight, const Tensor& bias, Precision precision = Precision::F32);
+  Linear(const Tensor& weight, const Tensor& bias, Precision precision = Precision::F32,
+         WeightStorage storage = WeightStorage::Auto);
   // x: [..., in] f32 or bf16 (converted to the layer's precision) -> [..., out] in `out_dtype` (F32 or BF16);
   // `residual` (f32, shape of the output) is added when given (fused).
   Tensor forward(const Tensor& x, const Tensor* residual = nullptr, DType out_dtype = DType::F32) const;
   int in_features() const;
   int out_features() const;
   Precision precision() const;
+  bool weights_in_f16() const;
   bool defined() const { return impl_ != nullptr; }
 
  private:

@@ -32,6 +32,9 @@ struct LoadOptions {
   // Of the networks' convolutions and matmuls; BF16: weights stored bf16, f32 accumulation, norms and
   // softmax in f32 (sdwalk/precision.hpp; default_precision() picks BF16 where the CPU has it).
   Precision precision = Precision::F32;
+  // How f32 layers keep their weights: Auto keeps an fp16 checkpoint's weights in fp16 (same results,
+  // half the memory), F16 rounds an f32 checkpoint's too.
+  WeightStorage weights = WeightStorage::Auto;
   VaeTiling vae_tiling = VaeTiling::Auto;
 };
 
@@ -43,6 +46,12 @@ struct EncodedPrompt {
 struct DenoiseOptions {
   int num_inference_steps = 50;
   double guidance_scale = 7.5;  // classifier-free guidance runs when > 1, as in diffusers
+};
+
+// Wall time spent in each network (UNet: the denoising loop, scheduler and guidance included), summed
+// over every call since the pipeline was loaded or the times were reset. For benchmarks and reports.
+struct StageTimes {
+  double text_encoder_s = 0, unet_s = 0, vae_s = 0;
 };
 
 // Called after every scheduler step: (step 1..total, total, latents after the step).
@@ -77,6 +86,9 @@ class StableDiffusionPipeline {
   // Throws Error unless height and width are positive multiples of 8.
   static void check_image_size(int height, int width);
 
+  StageTimes stage_times() const;
+  void reset_stage_times() const;
+
   const ModelFiles& files() const { return *files_; }
   const ClipTokenizer& tokenizer() const { return *tokenizer_; }
   const UNet2DConditionModel& unet() const;
@@ -88,11 +100,14 @@ class StableDiffusionPipeline {
   // and its weights are not needed while the UNet and the VAE run (a later encode_prompt rebuilds it
   // from the mapped checkpoint). Keeps the peak memory at the UNet's and the VAE's.
   Precision precision_ = Precision::F32;
+  WeightStorage weights_ = WeightStorage::Auto;
   VaeTiling vae_tiling_ = VaeTiling::Auto;
   std::shared_ptr<std::mutex> text_encoder_mutex_ = std::make_shared<std::mutex>();
   mutable std::shared_ptr<ClipTextModel> text_encoder_;
   std::shared_ptr<UNet2DConditionModel> unet_;
   std::shared_ptr<AutoencoderKL> vae_;
+  struct StageClock;
+  std::shared_ptr<StageClock> clock_;
 };
 
 }  // namespace sdwalk

@@ -16,7 +16,8 @@ class UNet2DConditionModel {
   // throws Error for options outside the SD 1.x family (class/addition embeddings, SDXL-style
   // configs, ...) and for any tensor missing, misshapen or left unexplained by the config.
   // precision: of the convolutions and linear layers (BF16: weights stored bf16, f32 accumulation).
-  UNet2DConditionModel(const nlohmann::json& config, const Weights& weights, Precision precision = Precision::F32);
+  UNet2DConditionModel(const nlohmann::json& config, const Weights& weights, Precision precision = Precision::F32,
+                            WeightStorage storage = WeightStorage::Auto);
   ~UNet2DConditionModel();
 
   // sample: [B, in_channels, h, w] (h, w multiples of downscale_factor()); timestep: the same for

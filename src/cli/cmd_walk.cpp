@@ -125,6 +125,7 @@ void run_walk(WalkArgs a) {
     a.s.tokenizer = absolute(a.model.tokenizer);
     a.s.config = absolute(a.model.config);
     a.s.precision = precision_name(parse_precision(a.model.precision, "--precision"));
+    a.s.weight_storage = weight_storage_name(parse_weight_storage(a.model.weights, "--weights"));
     if (!a.s.noise_file.empty()) a.s.noise_file = fs::absolute(a.s.noise_file).string();
     a.s.validate();
     choose_output(a);
@@ -134,6 +135,7 @@ void run_walk(WalkArgs a) {
 
   ModelOptions model{s.model, s.tokenizer, s.config, a.model.threads,
                      s.precision.empty() ? a.model.precision : s.precision};
+  model.weights = s.weight_storage.empty() ? "auto" : s.weight_storage;
   const auto pipe = load_pipeline(model);
   const std::string hash = weights_hash(pipe.files());
   check(s.weights_hash.empty() || s.weights_hash == hash,

@@ -20,6 +20,10 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
                   "f32, bf16 or auto (bf16 where the CPU has AVX512_BF16/AMX): convolutions and matmuls; bf16 "
                   "images differ from f32 by about 1/255 on average")
       ->capture_default_str();
+  cmd->add_option("--weights", o.weights,
+                  "How f32 layers keep their weights: f16 (half the memory; an f32 checkpoint's weights are "
+                  "rounded), f32, or auto (fp16 checkpoints stay fp16, exactly: same images, half the memory)")
+      ->capture_default_str();
   // A bare --vae-tiling means "on"; --vae-tiling=off turns the automatic tiling off.
   cmd->add_flag("--vae-tiling{on}", o.vae_tiling,
                 "Decode images in tiles: memory follows the tile, pixels stay the same, time grows several-fold. on, "
@@ -32,6 +36,7 @@ StableDiffusionPipeline load_pipeline(const ModelOptions& o) {
   ops::set_threads(o.threads);
   std::fprintf(stderr, "loading %s\n", o.model.c_str());
   return StableDiffusionPipeline::load({o.model, o.tokenizer, o.config, parse_precision(o.precision, "--precision"),
+                                        parse_weight_storage(o.weights, "--weights"),
                                         parse_vae_tiling(o.vae_tiling, "--vae-tiling")});
 }
 

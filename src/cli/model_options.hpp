@@ -14,6 +14,7 @@ struct ModelOptions {
   std::string config;
   int threads = 0;  // 0: all cores
   std::string precision = "auto";  // f32 | bf16 | auto (bf16 where the CPU has it)
+  std::string weights = "auto";    // auto | f32 | f16: how f32 layers keep their weights
   std::string vae_tiling = "auto";  // auto | on | off
 };
 

@@ -22,6 +22,7 @@ struct AutoencoderKL::Impl {
   // caller's tensors) on the first encode(). Text-to-image never holds its weights.
   VaeOptions options;
   Precision precision = Precision::F32;
+  WeightStorage storage = WeightStorage::Auto;
   Weights encoder_weights;
   mutable std::mutex encoder_mutex;
   mutable std::optional<Encoder> encoder;
@@ -41,7 +42,8 @@ void check_block_types(const ConfigReader& c, const std::string& key, const std:
 
 }  // namespace
 
-AutoencoderKL::AutoencoderKL(const nlohmann::json& config, const Weights& weights, Precision precision) {
+AutoencoderKL::AutoencoderKL(const nlohmann::json& config, const Weights& weights, Precision precision,
+                             WeightStorage storage) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   const ConfigReader c(config, "vae config");
@@ -72,11 +74,12 @@ AutoencoderKL::AutoencoderKL(const nlohmann::json& config, const Weights& weight
   impl->downscale_factor = 1 << (n - 1);
   const int64_t L = impl->latent_channels;
 
-  ParamReader p(weights, precision);
+  ParamReader p(weights, precision, storage);
   impl->encoder.emplace(p, "encoder", impl->in_channels, L, o);
   impl->encoder.reset();
   impl->options = o;
   impl->precision = precision;
+  impl->storage = storage;
   impl->encoder_weights = Weights(weights.network(), weights.source());
   for (const auto& name : weights.names())
     if (name.rfind("encoder.", 0) == 0) impl->encoder_weights.add(name, weights.get(name));
@@ -120,7 +123,7 @@ AutoencoderKL::Encoded AutoencoderKL::encode(const Tensor& x) const {
             std::to_string(f));
   std::unique_lock<std::mutex> lock(m.encoder_mutex);
   if (!m.encoder) {
-    ParamReader p(m.encoder_weights, m.precision);
+    ParamReader p(m.encoder_weights, m.precision, m.storage);
     m.encoder.emplace(p, "encoder", m.in_channels, m.latent_channels, m.options);
   }
   lock.unlock();

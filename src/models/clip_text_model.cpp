@@ -52,7 +52,8 @@ struct ClipTextModel::Impl {
   Tensor layer_forward(const EncoderLayer& l, const Tensor& x) const;
 };
 
-ClipTextModel::ClipTextModel(const nlohmann::json& config, const Weights& weights, Precision precision)
+ClipTextModel::ClipTextModel(const nlohmann::json& config, const Weights& weights, Precision precision,
+                             WeightStorage storage)
     : impl_(std::make_unique<Impl>()) {
   auto& m = *impl_;
   m.hidden = config_value<int64_t>(config, "hidden_size");
@@ -81,8 +82,15 @@ ClipTextModel::ClipTextModel(const nlohmann::json& config, const Weights& weight
     return t;
   };
   auto linear = [&](const std::string& prefix, int64_t in, int64_t out) {
-    Tensor w = take(prefix + ".weight", {out, in});
-    return ops::Linear(w, take(prefix + ".bias", {out}), precision);
+    // In the checkpoint's dtype: WeightStorage::Auto keeps fp16 weights as fp16.
+    const std::string name = prefix + ".weight";
+    used.insert(name);
+    const Tensor& w = weights.get(name);
+    check(w.shape() == Shape{out, in}, weights.network() + ": tensor '" + name + "' has shape " +
+                                           shape_string(w.shape()) + ", expected " + shape_string({out, in}));
+    ops::Linear layer(w, take(prefix + ".bias", {out}), precision, storage);
+    release_mapped_pages(w);
+    return layer;
   };
   const DType act_dtype = precision == Precision::BF16 && cpu_has_bf16() ? DType::BF16 : DType::F32;
   auto layer_norm = [&](const std::string& prefix, DType out) {

@@ -40,7 +40,7 @@ ops::Conv2d ParamReader::conv(const std::string& prefix, int64_t cin, int64_t co
                               int padding, std::optional<Precision> precision) {
   Tensor w = raw(prefix + ".weight", {cout, cin, kernel, kernel});
   Tensor b = raw(prefix + ".bias", {cout});
-  ops::Conv2d conv(w, b, stride, padding, precision.value_or(precision_));
+  ops::Conv2d conv(w, b, stride, padding, precision.value_or(precision_), storage_);
   release_mapped_pages(w);  // converted: the checkpoint's pages need not stay resident
   release_mapped_pages(b);
   return conv;
@@ -53,7 +53,7 @@ ops::Linear ParamReader::linear(const std::string& prefix, int64_t in, int64_t o
   const bool conv_shaped = weights_.contains(wname) && weights_.get(wname).ndim() == 4;
   Tensor w = raw(wname, conv_shaped ? Shape{out, in, 1, 1} : Shape{out, in});
   Tensor b = bias ? raw(prefix + ".bias", {out}) : Tensor();
-  ops::Linear linear(w, b, precision.value_or(precision_));
+  ops::Linear linear(w, b, precision.value_or(precision_), storage_);
   release_mapped_pages(w);  // converted: the checkpoint's pages need not stay resident
   release_mapped_pages(b);
   return linear;

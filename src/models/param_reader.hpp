@@ -60,9 +60,13 @@ struct LayerNorm {
 
 class ParamReader {
  public:
-  // precision: of the convolutions and linear layers built here (weights converted to it once).
-  explicit ParamReader(const Weights& weights, Precision precision = Precision::F32)
-      : weights_(weights), precision_(precision == Precision::BF16 && !cpu_has_bf16() ? Precision::F32 : precision) {}
+  // precision: of the convolutions and linear layers built here (weights converted to it once);
+  // storage: how their f32 weights are kept (sdwalk/precision.hpp).
+  explicit ParamReader(const Weights& weights, Precision precision = Precision::F32,
+                       WeightStorage storage = WeightStorage::Auto)
+      : weights_(weights),
+        precision_(precision == Precision::BF16 && !cpu_has_bf16() ? Precision::F32 : precision),
+        storage_(storage) {}
 
   // The stored tensor (any dtype), shape checked.
   Tensor raw(const std::string& name, const Shape& shape);
@@ -81,6 +85,7 @@ class ParamReader {
   GroupNorm group_norm(const std::string& prefix, int64_t channels, int groups, float eps);
   LayerNorm layer_norm(const std::string& prefix, int64_t channels, float eps);
   Precision precision() const { return precision_; }
+  WeightStorage storage() const { return storage_; }
   // The dtype bf16-capable producers (norms, GEGLU, attention) write for this reader's layers.
   DType activation_dtype() const { return precision_ == Precision::BF16 ? DType::BF16 : DType::F32; }
 
@@ -91,6 +96,7 @@ class ParamReader {
  private:
   const Weights& weights_;
   Precision precision_ = Precision::F32;
+  WeightStorage storage_ = WeightStorage::Auto;
   std::set<std::string> used_;
 };
 

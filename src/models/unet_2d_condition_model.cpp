@@ -75,7 +75,8 @@ void reject_only_cross_attention(const nlohmann::json& config, const ConfigReade
 
 }  // namespace
 
-UNet2DConditionModel::UNet2DConditionModel(const nlohmann::json& config, const Weights& weights, Precision precision) {
+UNet2DConditionModel::UNet2DConditionModel(const nlohmann::json& config, const Weights& weights, Precision precision,
+                                           WeightStorage storage) {
   auto impl = std::make_unique<Impl>();
   impl->config = config;
   const ConfigReader c(config, "unet config");
@@ -120,7 +121,7 @@ UNet2DConditionModel::UNet2DConditionModel(const nlohmann::json& config, const W
   impl->cross_attention_dim = cross_dims[0];
   impl->time_embed_dim = c.integer("time_embedding_dim", channels[0] * 4);
 
-  ParamReader p(weights, precision);
+  ParamReader p(weights, precision, storage);
   // Time embedding.
   impl->time_proj = Timesteps{channels[0], c.boolean("flip_sin_to_cos", true), float(c.number("freq_shift", 0))};
   impl->time_embedding = TimestepEmbedding(p, "time_embedding", channels[0], impl->time_embed_dim);

@@ -3,6 +3,8 @@
 #include <malloc.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 
 #include "sdwalk/error.hpp"
@@ -10,8 +12,40 @@
 
 namespace sdwalk {
 
+struct StableDiffusionPipeline::StageClock {
+  std::atomic<int64_t> text_encoder_ns{0}, unet_ns{0}, vae_ns{0};
+};
+
+namespace {
+// Adds the lifetime of the scope to `total`.
+class ScopeTimer {
+ public:
+  explicit ScopeTimer(std::atomic<int64_t>& total) : total_(total), start_(std::chrono::steady_clock::now()) {}
+  ~ScopeTimer() {
+    total_ += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - start_).count();
+  }
+  ScopeTimer(const ScopeTimer&) = delete;
+  ScopeTimer& operator=(const ScopeTimer&) = delete;
+
+ private:
+  std::atomic<int64_t>& total_;
+  std::chrono::steady_clock::time_point start_;
+};
+}  // namespace
+
+StageTimes StableDiffusionPipeline::stage_times() const {
+  return {double(clock_->text_encoder_ns) * 1e-9, double(clock_->unet_ns) * 1e-9, double(clock_->vae_ns) * 1e-9};
+}
+
+void StableDiffusionPipeline::reset_stage_times() const {
+  clock_->text_encoder_ns = 0;
+  clock_->unet_ns = 0;
+  clock_->vae_ns = 0;
+}
+
 StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options) {
   StableDiffusionPipeline p;
+  p.clock_ = std::make_shared<StageClock>();
   p.files_ = std::make_shared<ModelFiles>(load_model_files(options.model, options.tokenizer_dir, options.config_dir));
   const ModelFiles& f = *p.files_;
   check(!f.tokenizer_dir.empty(),
@@ -21,13 +55,14 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options
   check_finite(f.vae);
   p.tokenizer_ = std::make_shared<ClipTokenizer>(ClipTokenizer::load(f.tokenizer_dir));
   p.precision_ = options.precision;
+  p.weights_ = options.weights;
   p.vae_tiling_ = options.vae_tiling;
   // The VAE first: its encoder is built (to check its weights) and dropped again before the big UNet
   // is in memory, so that the two never add up.
-  p.vae_ = std::make_shared<AutoencoderKL>(f.vae_config, f.vae, options.precision);
+  p.vae_ = std::make_shared<AutoencoderKL>(f.vae_config, f.vae, options.precision, options.weights);
   malloc_trim(0);
-  p.text_encoder_ = std::make_shared<ClipTextModel>(f.text_encoder_config, f.text_encoder, options.precision);
-  p.unet_ = std::make_shared<UNet2DConditionModel>(f.unet_config, f.unet, options.precision);
+  p.text_encoder_ = std::make_shared<ClipTextModel>(f.text_encoder_config, f.text_encoder, options.precision, options.weights);
+  p.unet_ = std::make_shared<UNet2DConditionModel>(f.unet_config, f.unet, options.precision, options.weights);
   // The models hold converted copies: the checkpoint's pages need not stay resident.
   for (const Weights* w : {&f.text_encoder, &f.unet, &f.vae}) release_mapped_pages(*w);
   malloc_trim(0);  // and the conversions' freed temporaries need not either
@@ -38,8 +73,9 @@ EncodedPrompt StableDiffusionPipeline::encode_prompt(const std::string& prompt) 
   EncodedPrompt out;
   out.tokens = tokenizer_->encode(prompt);
   std::lock_guard<std::mutex> lock(*text_encoder_mutex_);
+  const ScopeTimer timer(clock_->text_encoder_ns);
   if (!text_encoder_)
-    text_encoder_ = std::make_shared<ClipTextModel>(files_->text_encoder_config, files_->text_encoder, precision_);
+    text_encoder_ = std::make_shared<ClipTextModel>(files_->text_encoder_config, files_->text_encoder, precision_, weights_);
   out.embeds = text_encoder_->encode({out.tokens.input_ids});
   return out;
 }
@@ -117,6 +153,7 @@ Tensor StableDiffusionPipeline::denoise(Scheduler& scheduler, const Tensor& cond
   const bool cfg = options.guidance_scale > 1.0;
   const Tensor context = cfg ? cat0({uncond.to_f32(), cond.to_f32()}) : cond.to_f32();
 
+  const ScopeTimer timer(clock_->unet_ns);
   scheduler.set_timesteps(options.num_inference_steps);
   Tensor x = scaled(latents.to_f32(), scheduler.init_noise_sigma());
   const auto& timesteps = scheduler.timesteps();
@@ -150,6 +187,7 @@ VaeTiling parse_vae_tiling(const std::string& name, const std::string& flag) {
 }
 
 Tensor StableDiffusionPipeline::decode(const Tensor& latents) const {
+  const ScopeTimer timer(clock_->vae_ns);
   const Tensor z = divided(latents.to_f32(), vae_->scaling_factor());
   const bool tiled = vae_tiling_ == VaeTiling::On ||
                      (vae_tiling_ == VaeTiling::Auto && AutoencoderKL::tiling_advised(z.dim(2), z.dim(3)));

@@ -31,6 +31,7 @@ nlohmann::json WalkSettings::to_json() const {
           {"config", config},
           {"weights_hash", weights_hash},
           {"precision", precision},
+          {"weight_storage", weight_storage},
           {"sdwalk_version", SDWALK_VERSION},
           {"output", output},
           {"format", format},
@@ -64,6 +65,7 @@ WalkSettings WalkSettings::from_json(const nlohmann::json& j) {
     s.config = j.at("config").get<std::string>();
     s.weights_hash = j.value("weights_hash", "");
     s.precision = j.value("precision", "");
+    s.weight_storage = j.value("weight_storage", "");
     s.output = j.at("output").get<std::string>();
     s.format = j.at("format").get<std::string>();
     s.frame_duration_ms = j.at("frame_duration_ms").get<double>();

@@ -3,10 +3,13 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "common/compare.hpp"
 #include "common/fixtures.hpp"
 #include "pipeline/pipeline_cases.hpp"
 #include "sdwalk/ops.hpp"
+#include "sdwalk/torch_generator.hpp"
 
 namespace sdwalk {
 namespace {
@@ -66,6 +69,27 @@ TEST_P(PipelineCase, MatchesDiffusers) {
   const auto image_diff = test::compare(pipe.decode(final_latents), ref.get("image"));
   EXPECT_LE(image_diff.max_abs, 2e-3) << image_diff.str();
   std::printf("[ %s ] latents %s | image %s\n", GetParam().c_str(), latent_diff.str().c_str(), image_diff.str().c_str());
+}
+
+// mini-sd15's weights are all exactly representable in fp16 (fixtures README), so keeping them as
+// fp16 (--weights f16) must change nothing at all: same latents, same image, bit for bit.
+TEST(PipelineWeights, Fp16StorageOfFp16ExactWeightsGivesTheSameImage) {
+  SDWALK_REQUIRE_FIXTURE(test::fixture("mini-sd15"));
+  LoadOptions f16_options{test::fixture("mini-sd15"), {}, {}, Precision::F32, WeightStorage::F16};
+  const StableDiffusionPipeline f16 = StableDiffusionPipeline::load(f16_options);
+  f16_options.weights = WeightStorage::F32;
+  const StableDiffusionPipeline f32 = StableDiffusionPipeline::load(f16_options);
+  auto image = [](const StableDiffusionPipeline& pipe) {
+    const auto cond = pipe.encode_prompt("a red circle");
+    const auto uncond = pipe.encode_prompt("");
+    auto scheduler = pipe.make_scheduler("euler");
+    TorchGenerator generator(7);
+    const Tensor noise = generator.randn(pipe.latent_shape(1, 64, 64));
+    return pipe.decode(pipe.denoise(*scheduler, cond.embeds, uncond.embeds, noise, {4, 7.5}, nullptr));
+  };
+  const Tensor a = image(f16), b = image(f32);
+  ASSERT_EQ(a.shape(), b.shape());
+  EXPECT_EQ(std::memcmp(a.raw(), b.raw(), a.nbytes()), 0) << test::compare(a, b).str();
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, PipelineCase, ::testing::ValuesIn(test::pipeline_cases()),

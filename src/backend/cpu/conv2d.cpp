@@ -3,7 +3,8 @@
 // sum post-op over the residual copied into the output: a binary post-op would read it in place but
 // makes oneDNN 2.6 pick its slower jit kernel over brgconv, with a second weights layout (a second
 // copy of the weights); the copy costs far less. An extra per-channel bias (the resnet's time
-// embedding) is folded into the bias.
+// embedding) is folded into the bias. With fp16 weight storage (WeightStorage::F16) the weights
+// are kept as fp16 in that layout and widened to f32 into a scratch buffer before each run.
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 #include <tuple>
 
 #include "backend/cpu/dnnl_context.hpp"
+#include "backend/cpu/half_weights.hpp"
 #include "backend/cpu/op_counters.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/ops.hpp"
@@ -38,11 +40,14 @@ struct Conv2d::Impl {
   int cout = 0, cin = 0, k = 0, stride = 1, padding = 0;
   Precision precision = Precision::F32;
   Tensor bias;  // [cout] f32 (zeros when the layer has none)
-  // Weights in the layout the first primitive wanted; other layouts are derived on demand.
+  // Weights in the layout the first primitive wanted (f32/bf16 `weights`, or fp16 `half_weights`
+  // when stored as fp16); other layouts are derived on demand.
   detail::OwnedMemory weights;
+  detail::HalfWeights half_weights;
   struct Entry {
     dnnl::convolution_forward prim;
     detail::OwnedMemory weights;  // in prim's layout when it differs from Impl::weights
+    detail::HalfWeights half_weights;
     memory::desc src, dst;
   };
   using Key = std::tuple<int64_t, int64_t, int64_t, bool>;  // N, H, W, residual
@@ -73,22 +78,28 @@ struct Conv2d::Impl {
     auto it = cache.find(key);
     if (it != cache.end()) return it->second;
     auto pd = make_pd(n, h, w, residual);
-    Entry e{dnnl::convolution_forward(pd), {}, pd.src_desc(), pd.dst_desc()};
-    if (pd.weights_desc() != weights.memory.get_desc()) {
+    Entry e{dnnl::convolution_forward(pd), {}, {}, pd.src_desc(), pd.dst_desc()};
+    const memory::desc stored = half_weights.defined() ? half_weights.desc : weights.memory.get_desc();
+    if (pd.weights_desc() != stored) {
       if (std::getenv("SDWALK_DEBUG_WEIGHTS"))
         std::fprintf(stderr, "conv %dx%dx%dx%d: second weights copy for N=%lld H=%lld W=%lld residual=%d\n", cout, cin, k, k,
                      (long long)n, (long long)h, (long long)w, int(residual));
       e.weights = detail::owned_memory(pd.weights_desc());
-      memory from = weights.memory;
+      memory from = half_weights.defined() ? detail::widen(half_weights) : weights.memory;
       detail::sync_threads();
       dnnl::reorder(from, e.weights.memory).execute(detail::cpu_stream(), from, e.weights.memory);
       detail::cpu_stream().wait();
+      if (half_weights.defined()) {
+        e.half_weights = detail::to_half(e.weights.memory);
+        e.weights = {};
+      }
     }
     return cache.emplace(key, std::move(e)).first->second;
   }
 };
 
-Conv2d::Conv2d(const Tensor& weight, const Tensor& bias, int stride, int padding, Precision precision)
+Conv2d::Conv2d(const Tensor& weight, const Tensor& bias, int stride, int padding, Precision precision,
+               WeightStorage storage)
     : impl_(std::make_shared<Impl>()) {
   check(weight.ndim() == 4 && weight.dim(2) == weight.dim(3),
         "Conv2d: weight has shape " + shape_string(weight.shape()) + ", expected [Cout, Cin, k, k]");
@@ -112,6 +123,12 @@ Conv2d::Conv2d(const Tensor& weight, const Tensor& bias, int stride, int padding
   const int64_t typical = std::max<int64_t>(32, p.k);
   const auto pd = p.make_pd(2, typical, typical, false);
   p.weights = detail::reorder_weights(weight, {p.cout, p.cin, p.k, p.k}, tag::oihw, pd.weights_desc());
+  const bool half = p.precision == Precision::F32 &&
+                    (storage == WeightStorage::F16 || (storage == WeightStorage::Auto && weight.dtype() == DType::F16));
+  if (half) {
+    p.half_weights = detail::to_half(p.weights.memory);
+    p.weights = {};
+  }
 }
 
 Tensor Conv2d::forward(const Tensor& x, const Tensor* residual, const Tensor* extra_bias) const {
@@ -158,14 +175,17 @@ void Conv2d::run(const Tensor& x, const Tensor* residual, const Tensor* extra_bi
   }
   const auto& e = p.entry(n, h, w, residual != nullptr || in_place);
   auto& eng = detail::cpu_engine();
-  const memory& weights = e.weights.bytes ? e.weights.memory : p.weights.memory;
+  detail::sync_threads();
+  // Counted from here: widening fp16 weights is part of what the layer costs.
+  detail::CountedCall count(&OpCounters::conv_flops, &OpCounters::conv_s,
+                            2.0 * double(n * ho * wo) * double(p.cout) * double(p.cin) * double(p.k * p.k));
+  const memory weights = p.half_weights.defined()
+                             ? detail::widen(e.half_weights.defined() ? e.half_weights : p.half_weights)
+                             : (e.weights.bytes ? e.weights.memory : p.weights.memory);
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(e.src, eng, const_cast<void*>(src_t.raw()))},
                                        {DNNL_ARG_WEIGHTS, weights},
                                        {DNNL_ARG_BIAS, memory({{p.cout}, dt::f32, tag::x}, eng, bias.raw())},
                                        {DNNL_ARG_DST, memory(e.dst, eng, y.raw())}};
-  detail::sync_threads();
-  detail::CountedCall count(&OpCounters::conv_flops, &OpCounters::conv_s,
-                            2.0 * double(n * ho * wo) * double(p.cout) * double(p.cin) * double(p.k * p.k));
   auto& s = detail::cpu_stream();
   e.prim.execute(s, args);
   s.wait();
@@ -174,5 +194,6 @@ void Conv2d::run(const Tensor& x, const Tensor* residual, const Tensor* extra_bi
 int Conv2d::in_channels() const { return impl_ ? impl_->cin : 0; }
 int Conv2d::out_channels() const { return impl_ ? impl_->cout : 0; }
 Precision Conv2d::precision() const { return impl_ ? impl_->precision : Precision::F32; }
+bool Conv2d::weights_in_f16() const { return impl_ && impl_->half_weights.defined(); }
 
 }  // namespace sdwalk::ops

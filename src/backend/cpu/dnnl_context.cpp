@@ -2,12 +2,29 @@
 
 #include <omp.h>
 
+#include <cstdlib>
+
 #include "sdwalk/error.hpp"
 #include "sdwalk/ops.hpp"
 
 namespace sdwalk::ops::detail {
 
+void cap_onednn_isa() {
+  static const bool done = [] {
+    const char* forced = std::getenv("SDWALK_ISA");
+    if (forced == nullptr || *forced == '\0' || std::getenv("DNNL_MAX_CPU_ISA") != nullptr) return true;
+    switch (isa()) {
+      case Isa::Avx512: break;
+      case Isa::Avx2: dnnl::set_max_cpu_isa(dnnl::cpu_isa::avx2); break;
+      case Isa::Generic: dnnl::set_max_cpu_isa(dnnl::cpu_isa::sse41); break;
+    }
+    return true;
+  }();
+  (void)done;
+}
+
 dnnl::engine& cpu_engine() {
+  cap_onednn_isa();
   static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   return engine;
 }

@@ -9,6 +9,10 @@
 namespace sdwalk::ops::detail {
 
 dnnl::engine& cpu_engine();
+// When SDWALK_ISA forces a narrower path than the CPU's best, caps oneDNN at the same instruction set
+// (unless DNNL_MAX_CPU_ISA says otherwise), so that a forced run is the whole of that path. Runs once,
+// before oneDNN's first use; cpu_engine() and cpu_has_bf16() call it.
+void cap_onednn_isa();
 // A stream for the calling thread (streams are cheap on CPU; one per thread avoids sharing).
 dnnl::stream& cpu_stream();
 // Makes oneDNN use ops::threads() for the next primitive run from this thread.

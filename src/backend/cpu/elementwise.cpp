@@ -1,7 +1,8 @@
-// Activations and adds: SIMD loops (vec_math.hpp) compiled per ISA with target_clones and run in
-// parallel chunks over the OpenMP threads.
+// Activations and adds: SIMD loops (vec_math.hpp) compiled per ISA path (isa_dispatch.hpp) and run
+// in parallel chunks over the OpenMP threads.
 #include <algorithm>
 
+#include "backend/cpu/isa_dispatch.hpp"
 #include "backend/cpu/vec_math.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/ops.hpp"
@@ -12,11 +13,9 @@ namespace {
 
 using namespace detail;
 
-#define SDWALK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-
 // y[i] = EXPR(v) with v = x[i] (16 at a time, zero-padded tail).
 #define SDWALK_UNARY_KERNEL(name, EXPR)                                       \
-  SDWALK_CLONES void name(const float* x, float* y, int64_t n) {              \
+  SDWALK_INLINE void name##_body(const float* x, float* y, int64_t n) {       \
     int64_t i = 0;                                                            \
     for (; i + kLanes <= n; i += kLanes) {                                    \
       const vf16 v = vload(x + i);                                            \
@@ -26,7 +25,8 @@ using namespace detail;
       const vf16 v = vload_partial(x + i, n - i);                             \
       vstore_partial(y + i, EXPR, n - i);                                     \
     }                                                                         \
-  }
+  }                                                                           \
+  SDWALK_PER_ISA(name, name##_body, (const float* x, float* y, int64_t n), (x, y, n))
 
 SDWALK_UNARY_KERNEL(silu_kernel, vsilu(v))
 SDWALK_UNARY_KERNEL(gelu_kernel, vgelu(v))
@@ -38,14 +38,15 @@ template <class T> SDWALK_INLINE void geglu_impl(const float* a, const float* g,
   for (; i + kLanes <= n; i += kLanes) vstore_as(out + i, vload(a + i) * vgelu(vload(g + i)));
   if (i < n) vstore_as_partial(out + i, vload_partial(a + i, n - i) * vgelu(vload_partial(g + i, n - i)), n - i);
 }
-SDWALK_CLONES void geglu_kernel(const float* a, const float* g, float* out, int64_t n) { geglu_impl(a, g, out, n); }
-SDWALK_CLONES void geglu_kernel(const float* a, const float* g, uint16_t* out, int64_t n) { geglu_impl(a, g, out, n); }
+SDWALK_PER_ISA(geglu_kernel, geglu_impl, (const float* a, const float* g, float* out, int64_t n), (a, g, out, n))
+SDWALK_PER_ISA(geglu_kernel, geglu_impl, (const float* a, const float* g, uint16_t* out, int64_t n), (a, g, out, n))
 
-SDWALK_CLONES void to_bf16_kernel(const float* x, uint16_t* y, int64_t n) {
+SDWALK_INLINE void to_bf16_body(const float* x, uint16_t* y, int64_t n) {
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes) vstore_bf16(y + i, vload(x + i));
   if (i < n) vstore_bf16_partial(y + i, vload_partial(x + i, n - i), n - i);
 }
+SDWALK_PER_ISA(to_bf16_kernel, to_bf16_body, (const float* x, uint16_t* y, int64_t n), (x, y, n))
 
 void require_f32(const Tensor& x, const char* op) {
   check(x.defined() && x.dtype() == DType::F32, std::string(op) + ": input must be a defined f32 tensor");

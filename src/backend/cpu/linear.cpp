@@ -75,7 +75,8 @@ struct Linear::Impl {
   }
 };
 
-Linear::Linear(const Tensor& weight, const Tensor& bias, Precision precision) : impl_(std::make_shared<Impl>()) {
+Linear::Linear(const Tensor& weight, const Tensor& bias, Precision precision, WeightStorage storage)
+    : impl_(std::make_shared<Impl>()) {
   const bool ok = weight.ndim() == 2 || (weight.ndim() == 4 && weight.dim(2) == 1 && weight.dim(3) == 1);
   check(ok, "Linear: weight has shape " + shape_string(weight.shape()) + ", expected [out, in]");
   auto& p = *impl_;
@@ -85,7 +86,7 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Precision precision) : 
   p.precision = cpu_has_bf16() ? precision : Precision::F32;
   p.has_bias = bias.defined();
   if (p.precision == Precision::F32) {
-    p.as_conv = Conv2d(weight.reshape({p.out, p.in, 1, 1}), bias, 1, 0, Precision::F32);
+    p.as_conv = Conv2d(weight.reshape({p.out, p.in, 1, 1}), bias, 1, 0, Precision::F32, storage);
     return;
   }
   if (p.has_bias) {
@@ -146,5 +147,6 @@ Tensor Linear::forward(const Tensor& x, const Tensor* residual, DType out_dtype)
 int Linear::in_features() const { return impl_ ? int(impl_->in) : 0; }
 int Linear::out_features() const { return impl_ ? int(impl_->out) : 0; }
 Precision Linear::precision() const { return impl_ ? impl_->precision : Precision::F32; }
+bool Linear::weights_in_f16() const { return impl_ && impl_->as_conv.weights_in_f16(); }
 
 }  // namespace sdwalk::ops

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 
+#include "backend/cpu/isa_dispatch.hpp"
 #include "backend/cpu/vec_math.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/ops.hpp"
@@ -17,10 +18,8 @@ namespace {
 
 using namespace detail;
 
-#define SDWALK_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-
 // acc[c] += x[p, c], acc[C + c] += x[p, c]^2 over rows p of a [rows, C] block.
-SDWALK_CLONES void channel_moments(const float* x, int64_t rows, int64_t C, double* acc) {
+SDWALK_INLINE void channel_moments_body(const float* x, int64_t rows, int64_t C, double* acc) {
   double* s = acc;
   double* q = acc + C;
   for (int64_t p = 0; p < rows; ++p) {
@@ -54,15 +53,14 @@ SDWALK_INLINE void scale_shift_impl(const float* x, T* y, int64_t rows, int64_t 
   }
 }
 
-SDWALK_CLONES void scale_shift(const float* x, float* y, int64_t rows, int64_t C, const float* scale,
-                               const float* shift, bool silu) {
-  scale_shift_impl(x, y, rows, C, scale, shift, silu);
-}
-
-SDWALK_CLONES void scale_shift(const float* x, uint16_t* y, int64_t rows, int64_t C, const float* scale,
-                               const float* shift, bool silu) {
-  scale_shift_impl(x, y, rows, C, scale, shift, silu);
-}
+SDWALK_PER_ISA(channel_moments, channel_moments_body, (const float* x, int64_t rows, int64_t C, double* acc),
+               (x, rows, C, acc))
+SDWALK_PER_ISA(scale_shift, scale_shift_impl,
+               (const float* x, float* y, int64_t rows, int64_t C, const float* scale, const float* shift, bool silu),
+               (x, y, rows, C, scale, shift, silu))
+SDWALK_PER_ISA(scale_shift, scale_shift_impl,
+               (const float* x, uint16_t* y, int64_t rows, int64_t C, const float* scale, const float* shift, bool silu),
+               (x, y, rows, C, scale, shift, silu))
 
 // Writes rows of the result into y (f32 or bf16 tensor) starting at element offset `at`.
 void scale_shift_into(const float* x, Tensor& y, int64_t at, int64_t rows, int64_t C, const float* scale,
@@ -78,7 +76,7 @@ void check_out_dtype(DType out, const char* op) {
 }
 
 // Mean and 1/std of one row, sums in double.
-SDWALK_CLONES void row_moments(const float* x, int64_t C, double eps, double* mean, double* rstd) {
+SDWALK_INLINE void row_moments_body(const float* x, int64_t C, double eps, double* mean, double* rstd) {
   vd8 s{}, q{};
   int64_t c = 0;
   for (; c + 8 <= C; c += 8) {
@@ -96,6 +94,8 @@ SDWALK_CLONES void row_moments(const float* x, int64_t C, double eps, double* me
   *mean = m;
   *rstd = 1.0 / std::sqrt(var + eps);
 }
+SDWALK_PER_ISA(row_moments, row_moments_body, (const float* x, int64_t C, double eps, double* mean, double* rstd),
+               (x, C, eps, mean, rstd))
 
 }  // namespace
 

@@ -3,12 +3,14 @@
 
 #include <dnnl.hpp>
 
+#include "backend/cpu/dnnl_context.hpp"
 #include "sdwalk/error.hpp"
 
 namespace sdwalk {
 
 bool cpu_has_bf16() {
   static const bool has = [] {
+    ops::detail::cap_onednn_isa();
     const auto isa = dnnl::get_effective_cpu_isa();
     return isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
   }();
@@ -27,6 +29,21 @@ Precision parse_precision(const std::string& text, const std::string& what) {
   }
   if (text == "auto") return default_precision();
   throw Error(what + " '" + text + "': expected f32, bf16 or auto");
+}
+
+std::string weight_storage_name(WeightStorage w) {
+  switch (w) {
+    case WeightStorage::Auto: return "auto";
+    case WeightStorage::F32: return "f32";
+    case WeightStorage::F16: return "f16";
+  }
+  return "?";
+}
+
+WeightStorage parse_weight_storage(const std::string& text, const std::string& what) {
+  for (WeightStorage w : {WeightStorage::Auto, WeightStorage::F32, WeightStorage::F16})
+    if (text == weight_storage_name(w)) return w;
+  throw Error(what + " '" + text + "': expected auto, f32 or f16");
 }
 
 }  // namespace sdwalk

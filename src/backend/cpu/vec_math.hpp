@@ -1,6 +1,6 @@
 #pragma once
 // Portable SIMD for our kernels: GCC vector extensions (16 floats). Inside a function compiled for
-// AVX-512 (target_clones) a vf16 is one zmm register, for AVX2 two ymm, otherwise four xmm; the same
+// AVX-512 (isa_dispatch.hpp) a vf16 is one zmm register, for AVX2 two ymm, otherwise four xmm; the same
 // source serves every level. Helpers are always_inline so they take the caller's target.
 #include <bit>
 #include <cstdint>

@@ -4,6 +4,7 @@
 // configs are SD 1.5's own. Values are small and deterministic (a counter-based hash of seed, tensor
 // name and index), so any thread count gives the same weights.
 #include <cstdint>
+#include <filesystem>
 #include <map>
 #include <string>
 
@@ -28,5 +29,10 @@ Weights random_weights(const std::string& network, const std::map<std::string, S
 // CLIP ViT-L/14 text model) with random weights; scheduler config as diffusers' SD 1.5 default,
 // no tokenizer folder. path is "random SD 1.5".
 ModelFiles random_sd15_model(const RandomWeightOptions& options = {});
+
+// random_sd15_model written to `out` as a diffusers folder (one network in memory at a time), with
+// `tokenizer`'s vocab.json and merges.txt copied in when it is not empty.
+void write_random_sd15_folder(const std::filesystem::path& out, const RandomWeightOptions& options = {},
+                              const std::filesystem::path& tokenizer = {});
 
 }  // namespace sdwalk

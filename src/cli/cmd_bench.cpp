@@ -1,17 +1,15 @@
 // sdwalk bench: times SD 1.5's three networks at a given size, precision and thread count, next to
 // oneDNN's own throughput on a large 3x3 convolution measured in the same run (the machine's
 // practical limit). Random SD 1.5-sized weights made in memory, or a model from --model.
-// The last line is one JSON object for scripts.
-#include <sys/resource.h>
-
-#include <algorithm>
-#include <chrono>
+// --walk times a short real walk instead (bench_walk.hpp). The last line is one JSON object for scripts.
 #include <memory>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
+#include "cli/bench_common.hpp"
+#include "cli/bench_walk.hpp"
 #include "cli/commands.hpp"
 #include "sdwalk/autoencoder_kl.hpp"
 #include "sdwalk/clip_text_model.hpp"
@@ -29,60 +27,13 @@ struct BenchOptions {
   std::string model, tokenizer, config;
   int height = 512, width = 512;
   int threads = 0;
-  std::string precision = "auto";
+  std::string precision = "auto", weights = "auto";
   int warmup = 1, repeat = 1;
   bool skip_vae = false;
+  bool walk = false;
+  int frames = 4, steps = 4;
+  bool keep = false;
 };
-
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-double peak_rss_mb() {
-  rusage u{};
-  getrusage(RUSAGE_SELF, &u);
-  return double(u.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
-}
-
-// The best of `repeat` timed runs after `warmup` untimed ones, with the ops' counters of one run.
-struct Timing {
-  double seconds = 0;
-  ops::OpCounters ops;
-};
-
-template <class F> Timing time_best(int warmup, int repeat, F run) {
-  for (int i = 0; i < warmup; ++i) run();
-  Timing best{1e300, {}};
-  for (int i = 0; i < std::max(1, repeat); ++i) {
-    ops::reset_op_counters();
-    const auto t0 = Clock::now();
-    run();
-    const double s = seconds_since(t0);
-    if (s < best.seconds) best = {s, ops::op_counters()};
-  }
-  return best;
-}
-
-// oneDNN's throughput on SD-sized 3x3 convolutions (batch 2, the UNet's first two levels at 512x512):
-// the best GFLOP/s of a few runs of each, through the same ops::Conv2d path the models use.
-double onednn_conv_gflops(Precision precision, nlohmann::json& detail) {
-  struct Shape3x3 {
-    int64_t hw, channels;
-  };
-  double best = 0;
-  for (const Shape3x3 s : {Shape3x3{64, 320}, Shape3x3{32, 640}}) {
-    const Weights r = random_weights("conv", {{"w", {s.channels, s.channels, 3, 3}}, {"b", {s.channels}}});
-    const ops::Conv2d conv(r.get("w"), r.get("b"), 1, 1, precision);
-    // The input in the dtype the convolution reads, so only oneDNN is timed.
-    const DType dtype = precision == Precision::BF16 ? DType::BF16 : DType::F32;
-    const Tensor x = random_weights("x", {{"x", {2, s.hw, s.hw, s.channels}}}, {1, dtype, 1.0f}).get("x");
-    const Timing t = time_best(1, 3, [&] { conv.forward(x); });
-    const double gflops = t.ops.conv_flops / t.seconds * 1e-9;
-    detail.push_back({{"shape", {2, s.hw, s.hw, s.channels}}, {"out_channels", s.channels}, {"gflops", gflops}});
-    best = std::max(best, gflops);
-  }
-  return best;
-}
 
 std::string breakdown(const Timing& t) {
   const auto& o = t.ops;
@@ -104,14 +55,19 @@ void run(const BenchOptions& o) {
   ops::set_threads(o.threads);
   const int threads = ops::threads();
   const Precision precision = parse_precision(o.precision, "--precision");
+  const WeightStorage storage = parse_weight_storage(o.weights, "--weights");
   nlohmann::json result;
   result["precision"] = precision_name(precision);
+  result["weights"] = weight_storage_name(storage);
+  result["isa"] = ops::isa_name(ops::isa());
   result["height"] = o.height;
   result["width"] = o.width;
   result["threads"] = threads;
 
-  std::printf("sdwalk bench: %s, %dx%d, precision %s, %d threads\n",
-              o.model.empty() ? "SD 1.5 with random weights" : o.model.c_str(), o.width, o.height, precision_name(precision).c_str(), threads);
+  std::printf("sdwalk bench: %s, %dx%d, precision %s, weights %s, isa %s, %d threads\n",
+              o.model.empty() ? "SD 1.5 with random weights" : o.model.c_str(), o.width, o.height,
+              precision_name(precision).c_str(), weight_storage_name(storage).c_str(), ops::isa_name(ops::isa()).c_str(),
+              threads);
   // One network at a time, its source weights dropped once the model holds its own copy.
   auto t0 = Clock::now();
   std::unique_ptr<ModelFiles> files;
@@ -124,16 +80,17 @@ void run(const BenchOptions& o) {
     r.text_encoder = text_encoder;
     r.unet = unet;
     r.vae = vae;
-    r.dtype = precision == Precision::BF16 ? DType::BF16 : DType::F32;  // as a checkpoint of that dtype would be
+    // As a typical checkpoint for this precision and weight format is stored.
+    r.dtype = precision == Precision::BF16 ? DType::BF16 : storage == WeightStorage::F32 ? DType::F32 : DType::F16;
     files = std::make_unique<ModelFiles>(random_sd15_model(r));
     return *files;
   };
   const ModelFiles& te_files = source(true, false, false);
-  const ClipTextModel text_encoder(te_files.text_encoder_config, te_files.text_encoder, precision);
+  const ClipTextModel text_encoder(te_files.text_encoder_config, te_files.text_encoder, precision, storage);
   const ModelFiles& unet_files = source(false, true, false);
-  const UNet2DConditionModel unet(unet_files.unet_config, unet_files.unet, precision);
+  const UNet2DConditionModel unet(unet_files.unet_config, unet_files.unet, precision, storage);
   const ModelFiles& vae_files = source(false, false, true);
-  const AutoencoderKL vae(vae_files.vae_config, vae_files.vae, precision);
+  const AutoencoderKL vae(vae_files.vae_config, vae_files.vae, precision, storage);
   files.reset();
   std::printf("models built in %.2f s\n", seconds_since(t0));
   std::fflush(stdout);
@@ -216,8 +173,21 @@ void add_bench_command(CLI::App& app) {
   cmd->add_option("--repeat", o->repeat, "Timed runs of each network; the best is reported")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_option("--weights", o->weights,
+                  "How f32 layers keep their weights: auto, f32 or f16 (random weights are made fp16 unless f32)")
+      ->capture_default_str();
   cmd->add_flag("--skip-vae", o->skip_vae, "Do not time the VAE decoder");
-  cmd->callback([o] { run(*o); });
+  cmd->add_flag("--walk", o->walk,
+                "Time a short real walk instead (two prompts, --frames x --steps, GIF out): frames/minute, each "
+                "network's share, peak RSS; random weights are written to a temporary folder and loaded from there");
+  cmd->add_option("--frames", o->frames, "--walk: frames of the walk")->check(CLI::Range(2, 1000))->capture_default_str();
+  cmd->add_option("--steps", o->steps, "--walk: denoising steps per frame")->check(CLI::Range(1, 1000))->capture_default_str();
+  cmd->add_flag("--keep", o->keep, "--walk: keep the temporary folder (model, frames, animation)");
+  cmd->callback([o] {
+    if (!o->walk) return run(*o);
+    run_walk_bench({o->model, o->tokenizer, o->config, o->height, o->width, o->threads, o->precision, o->weights,
+                    o->frames, o->steps, o->keep});
+  });
 }
 
 }  // namespace sdwalk::cli

@@ -18,7 +18,7 @@ constexpr int kLanes = 16;
 
 #define SDWALK_INLINE [[gnu::always_inline]] inline
 
-SDWALK_INLINE vf16 vbroadcast(float v) { return vf16{} + v; }
+SDWALK_INLINE vf16 vbroadcast(float v) { return v - vf16{}; }  // one broadcast (v + 0 would add: 0 + -0 is +0)
 SDWALK_INLINE vf16 vload(const float* p) {
   vf16 r;
   std::memcpy(&r, p, sizeof r);

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <random>
+#include <vector>
 
 #include "sdwalk/tensor.hpp"
 
@@ -16,6 +17,11 @@ class TorchGenerator {
   explicit TorchGenerator(uint64_t seed);
   void manual_seed(uint64_t seed);
   uint64_t initial_seed() const { return seed_; }
+
+  // diffusers' list of generators (`generator=[g0, g1, ...]`, one per sample): randn([B, ...]) draws
+  // row i from generator i alone, so a sample's noise does not depend on the others in its batch.
+  // B must equal seeds.size(); random() and random64() are not available on it.
+  static TorchGenerator per_sample(const std::vector<uint64_t>& seeds);
 
   // float32 N(0, 1) of the given shape, like torch.randn(shape, generator=g) on the CPU.
   Tensor randn(const Shape& shape);
@@ -31,6 +37,7 @@ class TorchGenerator {
   uint64_t seed_ = 0;
   std::mt19937 engine_;
   std::optional<double> next_double_normal_;  // Box-Muller's second value, cached like torch
+  std::vector<TorchGenerator> samples_;       // per_sample(): one generator per batch row
 };
 
 }  // namespace sdwalk

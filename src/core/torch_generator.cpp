@@ -119,7 +119,10 @@ void TorchGenerator::manual_seed(uint64_t seed) {
   next_double_normal_.reset();
 }
 
-uint32_t TorchGenerator::random() { return uint32_t(engine_()); }
+uint32_t TorchGenerator::random() {
+  check(samples_.empty(), "TorchGenerator::random: not available on per-sample generators");
+  return uint32_t(engine_());
+}
 
 uint64_t TorchGenerator::random64() {
   const uint64_t hi = random();
@@ -155,8 +158,25 @@ double TorchGenerator::normal_double() {
   return r * std::cos(theta);
 }
 
+TorchGenerator TorchGenerator::per_sample(const std::vector<uint64_t>& seeds) {
+  check(!seeds.empty(), "TorchGenerator::per_sample: no seeds");
+  TorchGenerator g(seeds[0]);
+  for (uint64_t s : seeds) g.samples_.emplace_back(s);
+  return g;
+}
+
 Tensor TorchGenerator::randn(const Shape& shape) {
   for (int64_t d : shape) check(d >= 0, "TorchGenerator::randn: negative size in shape " + shape_string(shape));
+  if (!samples_.empty()) {
+    check(!shape.empty() && shape[0] == int64_t(samples_.size()),
+          "TorchGenerator::randn: shape " + shape_string(shape) + " for " + std::to_string(samples_.size()) +
+              " per-sample generators (the first dimension must be the batch)");
+    Shape row = shape;
+    row[0] = 1;
+    std::vector<Tensor> rows;
+    for (auto& g : samples_) rows.push_back(g.randn(row));
+    return cat0(rows);
+  }
   Tensor out(shape, DType::F32);
   float* data = out.f32();
   const int64_t n = out.numel();

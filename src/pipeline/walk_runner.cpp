@@ -123,9 +123,10 @@ size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, c
       latents.push_back(f.latents);
     }
     auto scheduler = pipe.make_scheduler(s.scheduler);
-    // Ancestral schedulers draw per-step noise; one stream per batch from the walk's seed keeps
-    // a frame's picture independent of what else was rendered before it (resume gives the same frames).
-    TorchGenerator generator(uint64_t(s.seeds[0]));
+    // Ancestral schedulers draw per-step noise: every frame has its own stream from the walk's seed
+    // (diffusers' list of generators), so a frame renders the same whatever its batch, whatever was
+    // rendered before it and whether the run was resumed.
+    TorchGenerator generator = TorchGenerator::per_sample(std::vector<uint64_t>(e - b, uint64_t(s.seeds[0])));
     const Tensor final_latents =
         pipe.denoise(*scheduler, cat0(cond), cat0(uncond), cat0(latents), options, &generator,
                      [&](int step, int steps, const Tensor&) {

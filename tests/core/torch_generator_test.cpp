@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/fixtures.hpp"
+#include "sdwalk/error.hpp"
 
 namespace sdwalk {
 namespace {
@@ -102,6 +103,27 @@ TEST(TorchGenerator, ReseedingRestartsTheStream) {
     ++cases;
   }
   EXPECT_GT(cases, 0);
+}
+
+}  // namespace
+}  // namespace sdwalk
+
+namespace sdwalk {
+namespace {
+
+// diffusers' generator=[g0, g1, ...]: row i of a batch comes from generator i alone, exactly as
+// torch.randn((1, ...), generator=g_i) would draw it, on every call.
+TEST(TorchGeneratorPerSample, EachRowIsItsOwnGeneratorsStream) {
+  TorchGenerator batch = TorchGenerator::per_sample({7, 7, 123});
+  TorchGenerator g7a(7), g7b(7), g123(123);
+  for (int call = 0; call < 2; ++call) {
+    const Tensor x = batch.randn({3, 4, 5, 5});
+    const Tensor rows[3] = {g7a.randn({1, 4, 5, 5}), g7b.randn({1, 4, 5, 5}), g123.randn({1, 4, 5, 5})};
+    for (int i = 0; i < 3; ++i)
+      for (int64_t j = 0; j < 100; ++j) ASSERT_EQ(x.f32()[i * 100 + j], rows[i].f32()[j]) << "call " << call << " row " << i;
+  }
+  EXPECT_THROW(batch.randn({2, 4}), Error);  // the batch must match the generators
+  EXPECT_THROW(batch.random(), Error);
 }
 
 }  // namespace

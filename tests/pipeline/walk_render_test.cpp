@@ -1,10 +1,12 @@
 // The cookbook's walks rendered through the library: plan_walk (prompts encoded by sdwalk, the
 // stored noise given as a --noise file) + the pipeline reproduce the notebook's frames.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "common/compare.hpp"
 #include "common/fixtures.hpp"
 #include "common/walk_fixture.hpp"
+#include "sdwalk/image.hpp"
 #include "sdwalk/walk_runner.hpp"
 
 namespace sdwalk {
@@ -65,6 +67,47 @@ TEST(WalkRender, EveryCookbookWalkReproducesTheNotebooksFrames) {
                 worst);
     std::filesystem::remove(noise_file);
   }
+}
+
+// The frame's pixels (its PNG text holds the settings, batch size included).
+std::vector<uint8_t> frame_pixels(const std::filesystem::path& path) { return read_png(path).rgb; }
+
+// A frame's ancestral (euler_a) or LCM noise is its own: batch 1 and batch 3 render the same frames,
+// bit for bit, and so does a run resumed after some of its frames were deleted.
+TEST(WalkRender, FramesDoNotDependOnTheirBatchOrOnResume) {
+  SDWALK_REQUIRE_FIXTURE(test::fixture("mini-sd15"));
+  const auto& pipe = fixture_pipeline();
+  const auto root = std::filesystem::temp_directory_path() / ("sdwalk_batch_" + std::to_string(::getpid()));
+  for (const std::string scheduler : {"lms", "euler_a", "lcm"}) {
+    WalkSettings s;
+    s.mode = "prompts";
+    s.prompts = {"a red circle", "a blue square"};
+    s.seeds = {5};
+    s.height = s.width = 64;
+    s.num_inference_steps = 3;
+    s.num_interpolation_steps = 4;
+    s.scheduler = scheduler;
+    s.guidance_scale = scheduler == "lcm" ? 1.0 : 7.5;
+    s.format = "png";
+    const std::vector<Frame> frames = plan_walk(pipe, s);
+    std::vector<std::vector<uint8_t>> by_batch[2];
+    for (int pass = 0; pass < 2; ++pass) {
+      s.batch_size = pass == 0 ? 1 : 3;
+      const auto dir = root / (scheduler + "_batch" + std::to_string(s.batch_size));
+      std::filesystem::remove_all(dir);
+      ASSERT_EQ(render_walk(pipe, s, frames, dir), frames.size());
+      for (size_t i = 0; i < frames.size(); ++i) by_batch[pass].push_back(frame_pixels(frame_path(dir, i)));
+      if (pass == 1) {  // resume: frames 1 and 2 rendered again, in one batch of their own
+        std::filesystem::remove(frame_path(dir, 1));
+        std::filesystem::remove(frame_path(dir, 2));
+        ASSERT_EQ(render_walk(pipe, s, frames, dir), 2u);
+        for (size_t i : {1u, 2u}) EXPECT_EQ(frame_pixels(frame_path(dir, i)), by_batch[0][i]) << scheduler << " resumed frame " << i;
+      }
+    }
+    for (size_t i = 0; i < frames.size(); ++i)
+      EXPECT_EQ(by_batch[0][i], by_batch[1][i]) << scheduler << ": frame " << i << " differs between batch 1 and 3";
+  }
+  std::filesystem::remove_all(root);
 }
 
 }  // namespace

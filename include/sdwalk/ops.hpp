@@ -13,7 +13,19 @@
 namespace sdwalk::ops {
 
 void set_threads(int n);  // n <= 0: all cores
-int threads();
+int threads();             // the calling thread's ThreadScope, else set_threads', else OpenMP's default
+// The thread count of every op run by the calling thread while the scope lives (n <= 0: all cores);
+// scopes nest. Lets two engines in one process run with their own counts (sdwalk::Engine uses it).
+class ThreadScope {
+ public:
+  explicit ThreadScope(int n);
+  ~ThreadScope();
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+
+ private:
+  int saved_;
+};
 
 // The instruction-set path of our own kernels (attention so far; oneDNN picks its own). Chosen once
 // from cpuid, or forced by SDWALK_ISA=avx512|avx2|generic; set_isa forces it in-process (tests and

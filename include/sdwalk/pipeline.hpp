@@ -25,6 +25,11 @@ enum class VaeTiling { Auto, On, Off };
 // "auto" | "on" | "off"; `flag` names the option in the error.
 VaeTiling parse_vae_tiling(const std::string& name, const std::string& flag);
 
+// Keep: the text encoder stays loaded between requests (a server, a notebook). Lean: it is dropped
+// when denoising starts (rebuilt from the mapped checkpoint for the next prompt), and freed memory
+// is handed back to the system with malloc_trim (a one-shot run: peak memory is the UNet's and the VAE's).
+enum class MemoryPolicy { Keep, Lean };
+
 struct LoadOptions {
   std::filesystem::path model;          // diffusers folder or single-file checkpoint
   std::filesystem::path tokenizer_dir;  // overrides the model's tokenizer (needed for single files)
@@ -36,6 +41,7 @@ struct LoadOptions {
   // half the memory), F16 rounds an f32 checkpoint's too.
   WeightStorage weights = WeightStorage::Auto;
   VaeTiling vae_tiling = VaeTiling::Auto;
+  MemoryPolicy memory = MemoryPolicy::Lean;
 };
 
 struct EncodedPrompt {
@@ -96,11 +102,12 @@ class StableDiffusionPipeline {
  private:
   std::shared_ptr<ModelFiles> files_;
   std::shared_ptr<ClipTokenizer> tokenizer_;
-  // The text encoder lives from an encode_prompt until the next denoise: prompts are encoded first,
+  // Under MemoryPolicy::Lean the text encoder lives from an encode_prompt until the next denoise: prompts are encoded first,
   // and its weights are not needed while the UNet and the VAE run (a later encode_prompt rebuilds it
   // from the mapped checkpoint). Keeps the peak memory at the UNet's and the VAE's.
   Precision precision_ = Precision::F32;
   WeightStorage weights_ = WeightStorage::Auto;
+  MemoryPolicy memory_ = MemoryPolicy::Lean;
   VaeTiling vae_tiling_ = VaeTiling::Auto;
   std::shared_ptr<std::mutex> text_encoder_mutex_ = std::make_shared<std::mutex>();
   mutable std::shared_ptr<ClipTextModel> text_encoder_;

@@ -6,6 +6,7 @@
 #include <functional>
 #include <vector>
 
+#include "sdwalk/image.hpp"
 #include "sdwalk/pipeline.hpp"
 #include "sdwalk/walk.hpp"
 #include "sdwalk/walk_settings.hpp"
@@ -23,6 +24,10 @@ std::filesystem::path frame_path(const std::filesystem::path& run_dir, size_t in
 
 struct RenderProgress {
   std::function<void(size_t frame, size_t frames, int step, int steps)> on_step;
+  // Every frame of the walk in order, once it is on disk: rendered now, or read back from the run
+  // folder when an earlier run left it. An exception thrown here (or in on_step) stops the render;
+  // the frames written so far stay, so the run resumes from there.
+  std::function<void(size_t frame, const Image& image)> on_frame;
 };
 
 // Renders the frames whose PNG is missing from run_dir (creating it and settings.json as needed).

@@ -56,16 +56,18 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options
   p.tokenizer_ = std::make_shared<ClipTokenizer>(ClipTokenizer::load(f.tokenizer_dir));
   p.precision_ = options.precision;
   p.weights_ = options.weights;
+  p.memory_ = options.memory;
+  const bool lean = options.memory == MemoryPolicy::Lean;
   p.vae_tiling_ = options.vae_tiling;
   // The VAE first: its encoder is built (to check its weights) and dropped again before the big UNet
   // is in memory, so that the two never add up.
   p.vae_ = std::make_shared<AutoencoderKL>(f.vae_config, f.vae, options.precision, options.weights);
-  malloc_trim(0);
+  if (lean) malloc_trim(0);
   p.text_encoder_ = std::make_shared<ClipTextModel>(f.text_encoder_config, f.text_encoder, options.precision, options.weights);
   p.unet_ = std::make_shared<UNet2DConditionModel>(f.unet_config, f.unet, options.precision, options.weights);
   // The models hold converted copies: the checkpoint's pages need not stay resident.
   for (const Weights* w : {&f.text_encoder, &f.unet, &f.vae}) release_mapped_pages(*w);
-  malloc_trim(0);  // and the conversions' freed temporaries need not either
+  if (lean) malloc_trim(0);  // and the conversions' freed temporaries need not either
   return p;
 }
 
@@ -143,7 +145,7 @@ Tensor StableDiffusionPipeline::denoise(Scheduler& scheduler, const Tensor& cond
             " do not match a batch of " + std::to_string(batch) + " latents");
   {
     std::lock_guard<std::mutex> lock(*text_encoder_mutex_);
-    if (text_encoder_) {
+    if (text_encoder_ && memory_ == MemoryPolicy::Lean) {
       text_encoder_.reset();  // prompts are encoded by now (see pipeline.hpp)
       // Its weights were many heap blocks below malloc's mmap threshold: hand the freed pages back to
       // the system, or they stay in the resident set beside the UNet's activations.
@@ -176,7 +178,7 @@ const UNet2DConditionModel& StableDiffusionPipeline::unet() const {
 
 void StableDiffusionPipeline::release_unet() {
   unet_.reset();
-  malloc_trim(0);
+  if (memory_ == MemoryPolicy::Lean) malloc_trim(0);
 }
 
 VaeTiling parse_vae_tiling(const std::string& name, const std::string& flag) {

@@ -112,8 +112,20 @@ size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, c
   for (size_t i = 0; i < frames.size(); ++i)
     if (!fs::exists(frame_path(run_dir, i))) missing.push_back(i);
 
+  // Hands frames [next, upto) to on_frame, reading back the ones an earlier run wrote.
+  size_t next = 0;
+  std::map<size_t, Image> fresh;  // rendered now, not handed on yet
+  auto deliver_until = [&](size_t upto) {
+    for (; next < upto; ++next) {
+      if (!progress.on_frame) continue;
+      auto it = fresh.find(next);
+      progress.on_frame(next, it != fresh.end() ? it->second : read_png(frame_path(run_dir, next)));
+      if (it != fresh.end()) fresh.erase(it);
+    }
+  };
   DenoiseOptions options{s.num_inference_steps, s.guidance_scale};
   for (size_t b = 0; b < missing.size(); b += size_t(s.batch_size)) {
+    deliver_until(missing[b]);
     const size_t e = std::min(missing.size(), b + size_t(s.batch_size));
     std::vector<Tensor> cond, uncond, latents;
     for (size_t j = b; j < e; ++j) {
@@ -139,10 +151,13 @@ size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, c
       meta["frame"] = index;
       meta["t"] = frames[index].t;
       meta["frame_seed"] = frames[index].seed >= 0 ? frames[index].seed : s.seeds[0];
-      const Image image = image_from_float(images.slice0(int64_t(j - b), int64_t(j - b) + 1));
+      Image image = image_from_float(images.slice0(int64_t(j - b), int64_t(j - b) + 1));
       write_png(frame_path(run_dir, index), image, {{"sdwalk", meta.dump()}});
+      if (progress.on_frame) fresh.emplace(index, std::move(image));
     }
+    deliver_until(missing[e - 1] + 1);
   }
+  deliver_until(frames.size());
   return missing.size();
 }
 

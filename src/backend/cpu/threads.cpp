@@ -12,6 +12,17 @@ namespace sdwalk::ops {
 
 namespace {
 std::atomic<int> g_threads{0};  // 0: not set yet -> OpenMP's default
+thread_local int t_threads = 0;  // the calling thread's ThreadScope (0: none)
+}
+
+ThreadScope::ThreadScope(int n) : saved_(t_threads) {
+  t_threads = n > 0 ? n : omp_get_num_procs();
+  omp_set_num_threads(t_threads);
+}
+
+ThreadScope::~ThreadScope() {
+  t_threads = saved_;
+  omp_set_num_threads(threads());
 }
 
 void set_threads(int n) {
@@ -22,6 +33,7 @@ void set_threads(int n) {
 }
 
 int threads() {
+  if (t_threads > 0) return t_threads;
   const int n = g_threads.load();
   return n > 0 ? n : omp_get_max_threads();
 }

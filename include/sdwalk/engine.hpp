@@ -1,0 +1,93 @@
+#pragma once
+// sdwalk::Engine: one loaded model and the requests it serves — text to image, the pieces of the
+// denoising loop (encode_prompt / denoise / decode, diffusers' prompt_embeds= and latents=), and
+// walks as plan -> render. Everything an embedding program (the CLI, a server, the Python module)
+// needs; the engine's thread count and memory policy are its own, not the process's.
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "sdwalk/error.hpp"
+#include "sdwalk/image.hpp"
+#include "sdwalk/pipeline.hpp"
+#include "sdwalk/walk.hpp"
+#include "sdwalk/walk_settings.hpp"
+
+namespace sdwalk {
+
+struct EngineOptions {
+  std::filesystem::path model;      // diffusers folder or single-file checkpoint
+  std::filesystem::path tokenizer;  // tokenizer folder (single files)
+  std::filesystem::path config;     // diffusers folder whose configs describe a single file
+  int threads = 0;                  // 0: all cores
+  Precision precision = Precision::F32;
+  WeightStorage weights = WeightStorage::Auto;
+  VaeTiling vae_tiling = VaeTiling::Auto;
+  MemoryPolicy memory = MemoryPolicy::Keep;
+};
+
+struct GenerateRequest {
+  std::string prompt, negative_prompt;
+  int height = 512, width = 512;
+  int num_inference_steps = 50;
+  double guidance_scale = 7.5;
+  std::string scheduler;  // short name or diffusers class name; "" = the model's own
+  uint64_t seed = 0;      // torch.Generator seed of the noise (and of ancestral schedulers' noise)
+  Tensor latents;         // [1, 4, h, w] initial noise instead of the seed's, when defined
+  Tensor prompt_embeds, negative_prompt_embeds;  // [1, 77, C] instead of encoding the prompts, when defined
+};
+
+struct GenerateResult {
+  Image image;
+  Tensor latents;           // the final latents [1, 4, h, w]
+  nlohmann::json settings;  // what reproduces the image (the CLI writes it into the PNG)
+};
+
+// Progress, and the way to stop: a callback that returns false cancels, and the call throws Cancelled
+// within one denoising step. A cancelled render leaves the frames it wrote: rendering the same plan
+// into the same folder again resumes it.
+struct Callbacks {
+  std::function<bool(int step, int steps)> on_step;
+  std::function<bool(size_t frame, const Image& image)> on_frame;  // walks: every frame, in order
+};
+
+struct Cancelled : Error {
+  Cancelled() : Error("cancelled") {}
+};
+
+class Engine {
+ public:
+  explicit Engine(const EngineOptions& options);
+
+  // Throws Error naming what is wrong with the request (before any work).
+  void check(const GenerateRequest& request) const;
+  GenerateResult generate(const GenerateRequest& request, const Callbacks& callbacks = {}) const;
+
+  // The pieces, for callers that write their own loops (the cookbook's walks, in Python).
+  EncodedPrompt encode_prompt(const std::string& prompt) const;
+  // latents: [B, 4, h, w] noise before init_noise_sigma; cond/uncond [B, 77, C]. `seed` feeds the
+  // ancestral schedulers' noise (one stream per sample).
+  Tensor denoise(const Tensor& cond, const Tensor& uncond, const Tensor& latents, const DenoiseOptions& options,
+                 const std::string& scheduler, uint64_t seed, const Callbacks& callbacks = {}) const;
+  Tensor decode(const Tensor& latents) const;  // -> NHWC [B, H, W, 3] in [0, 1]
+  Shape latent_shape(int batch, int height, int width) const;
+
+  // Walks: the frames (embeddings, noises, seeds, t), then their pictures, rendered into run_dir
+  // (frames already there are kept and handed to on_frame again). Returns the frames rendered now.
+  std::vector<Frame> plan(const WalkSettings& settings) const;
+  size_t render(const WalkSettings& settings, const std::vector<Frame>& frames, const std::filesystem::path& run_dir,
+                const Callbacks& callbacks = {}) const;
+
+  int threads() const { return threads_; }
+  const StableDiffusionPipeline& pipeline() const { return *pipe_; }
+
+ private:
+  EngineOptions options_;
+  int threads_ = 0;
+  std::shared_ptr<StableDiffusionPipeline> pipe_;
+};
+
+}  // namespace sdwalk

@@ -1,0 +1,148 @@
+// The Python module: sdwalk.Engine over the C++ Engine (include/sdwalk/engine.hpp), numpy arrays in
+// and out. Glue only: every argument maps onto a request field, and the GIL is released while the
+// engine works (callbacks take it back).
+#include <pybind11/functional.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cstring>
+
+#include "sdwalk/engine.hpp"
+
+namespace py = pybind11;
+using namespace sdwalk;
+
+namespace {
+
+using Array = py::array_t<float, py::array::c_style | py::array::forcecast>;
+
+Tensor to_tensor(const Array& a) {
+  Shape shape(a.shape(), a.shape() + a.ndim());
+  Tensor t(shape);
+  std::memcpy(t.raw(), a.data(), t.nbytes());
+  return t;
+}
+
+Array to_array(const Tensor& t) {
+  const Tensor f = t.dtype() == DType::F32 ? t : t.to_f32();
+  Array a(std::vector<py::ssize_t>(f.shape().begin(), f.shape().end()));
+  std::memcpy(a.mutable_data(), f.raw(), f.nbytes());
+  return a;
+}
+
+py::array_t<uint8_t> to_array(const Image& image) {
+  py::array_t<uint8_t> a({py::ssize_t(image.height), py::ssize_t(image.width), py::ssize_t(3)});
+  std::memcpy(a.mutable_data(), image.rgb.data(), image.rgb.size());
+  return a;
+}
+
+// f() with the GIL released (the engine's work runs while Python threads go on).
+template <class F> auto released(F f) {
+  py::gil_scoped_release nogil;
+  return f();
+}
+
+// A Python callable (or None) as the engine's step callback: returning False cancels.
+Callbacks step_callbacks(const py::object& callback) {
+  Callbacks cb;
+  if (!callback.is_none())
+    cb.on_step = [callback](int step, int steps) {
+      py::gil_scoped_acquire gil;
+      const py::object r = callback(step, steps);
+      return r.is_none() || r.cast<bool>();
+    };
+  return cb;
+}
+
+Engine make_engine(const std::string& model, const std::string& tokenizer, const std::string& config, int threads,
+                   const std::string& precision, const std::string& weights) {
+  py::gil_scoped_release nogil;
+  return Engine({model, tokenizer, config, threads, parse_precision(precision, "precision"),
+                 parse_weight_storage(weights, "weights")});
+}
+
+}  // namespace
+
+PYBIND11_MODULE(sdwalk, m) {
+  m.doc() = "sdwalk: Stable Diffusion interpolation walks on the CPU";
+  // Error first: pybind11 tries the translators newest first, and Cancelled is an Error.
+  const auto error = py::register_exception<Error>(m, "Error");
+  py::register_exception<Cancelled>(m, "Cancelled", error.ptr());
+  py::class_<Engine>(m, "Engine")
+      .def(py::init(&make_engine), py::arg("model"), py::arg("tokenizer") = "", py::arg("config") = "",
+           py::arg("threads") = 0, py::arg("precision") = "auto", py::arg("weights") = "auto")
+      .def_property_readonly("threads", &Engine::threads)
+      .def(
+          "generate",
+          [](const Engine& e, const std::string& prompt, const std::string& negative_prompt, int height, int width,
+             int num_inference_steps, double guidance_scale, const std::string& scheduler, uint64_t seed,
+             const py::object& callback) {
+            GenerateRequest r{prompt, negative_prompt, height, width, num_inference_steps, guidance_scale, scheduler, seed};
+            const Callbacks cb = step_callbacks(callback);
+            return to_array(released([&] { return e.generate(r, cb).image; }));
+          },
+          py::arg("prompt"), py::arg("negative_prompt") = "", py::arg("height") = 512, py::arg("width") = 512,
+          py::arg("num_inference_steps") = 50, py::arg("guidance_scale") = 7.5, py::arg("scheduler") = "",
+          py::arg("seed") = 0, py::arg("callback") = py::none(),
+          "One picture: a uint8 array [height, width, 3]. callback(step, steps) -> False cancels.")
+      .def(
+          "encode_prompt",
+          [](const Engine& e, const std::string& prompt) {
+            return to_array(released([&] { return e.encode_prompt(prompt).embeds; }));
+          },
+          py::arg("prompt"), "Prompt embeddings [1, 77, C] (float32).")
+      .def(
+          "denoise",
+          [](const Engine& e, const Array& cond, const Array& uncond, const Array& latents, int num_inference_steps,
+             double guidance_scale, const std::string& scheduler, uint64_t seed, const py::object& callback) {
+            const Tensor c = to_tensor(cond), u = to_tensor(uncond), x = to_tensor(latents);
+            const Callbacks cb = step_callbacks(callback);
+            return to_array(
+                released([&] { return e.denoise(c, u, x, {num_inference_steps, guidance_scale}, scheduler, seed, cb); }));
+          },
+          py::arg("cond"), py::arg("uncond"), py::arg("latents"), py::arg("num_inference_steps") = 50,
+          py::arg("guidance_scale") = 7.5, py::arg("scheduler") = "", py::arg("seed") = 0,
+          py::arg("callback") = py::none(),
+          "The denoising loop from noise latents [B, 4, h, w] (before init_noise_sigma), as diffusers' latents=.")
+      .def(
+          "decode",
+          [](const Engine& e, const Array& latents) {
+            const Tensor x = to_tensor(latents);
+            return to_array(released([&] { return e.decode(x); }));
+          },
+          py::arg("latents"), "Latents -> float32 images [B, H, W, 3] in [0, 1].")
+      .def(
+          "walk",
+          [](const Engine& e, const std::string& mode, const std::vector<std::string>& prompts, int64_t seed,
+             int frames, int num_inference_steps, double guidance_scale, int height, int width,
+             const std::string& scheduler, const std::string& run_dir, const py::object& on_frame) {
+            WalkSettings s;
+            s.mode = mode;
+            s.prompts = prompts;
+            s.seeds = {seed};
+            s.num_interpolation_steps = frames;
+            s.num_inference_steps = num_inference_steps;
+            s.guidance_scale = guidance_scale;
+            s.height = height;
+            s.width = width;
+            if (!scheduler.empty()) s.scheduler = scheduler;
+            s.format = "png";
+            std::vector<py::object> out;
+            Callbacks cb;
+            cb.on_frame = [&](size_t i, const Image& image) {
+              py::gil_scoped_acquire gil;
+              out.push_back(to_array(image));
+              if (on_frame.is_none()) return true;
+              const py::object r = on_frame(i, out.back());
+              return r.is_none() || r.cast<bool>();
+            };
+            released([&] { return e.render(s, e.plan(s), run_dir, cb); });
+            return out;
+          },
+          py::arg("mode"), py::arg("prompts"), py::arg("seed") = 0, py::arg("frames") = 30,
+          py::arg("num_inference_steps") = 15, py::arg("guidance_scale") = 8.0, py::arg("height") = 512,
+          py::arg("width") = 512, py::arg("scheduler") = "", py::arg("run_dir"), py::arg("on_frame") = py::none(),
+          "A walk (drift, noise, prompts, circle) rendered into run_dir (resumable); its frames as uint8 arrays, "
+          "in order. on_frame(index, frame) -> False cancels.");
+}

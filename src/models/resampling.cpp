@@ -20,6 +20,10 @@ Upsample2D::Upsample2D(ParamReader& p, const std::string& prefix, int64_t channe
   act_ = p.activation_dtype();
 }
 
-Tensor Upsample2D::forward(const Tensor& x) const { return conv_.forward(ops::upsample_nearest2x(x, act_)); }
+Tensor Upsample2D::forward(Tensor x) const {
+  const Tensor up = ops::upsample_nearest2x(x, act_);
+  x = Tensor();  // a quarter of `up`: not needed beside it and the convolution's output
+  return conv_.forward(up);
+}
 
 }  // namespace sdwalk::models

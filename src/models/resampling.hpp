@@ -25,7 +25,8 @@ class Upsample2D {
  public:
   Upsample2D() = default;
   Upsample2D(ParamReader& p, const std::string& prefix, int64_t channels);
-  Tensor forward(const Tensor& x) const;  // [N, H, W, C] -> [N, 2H, 2W, C]
+  // [N, H, W, C] -> [N, 2H, 2W, C]; x is let go before the convolution (pass it with std::move).
+  Tensor forward(Tensor x) const;
 
  private:
   ops::Conv2d conv_;

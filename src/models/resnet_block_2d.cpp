@@ -36,7 +36,7 @@ Tensor ResnetBlock2D::forward(Tensor x, const Tensor* temb_act) const {
     h = conv1_.forward(n1);
   }
   n1 = Tensor();
-  h = norm2_.forward(h, /*silu=*/true);  // dropout is the identity at inference
+  h = norm2_.forward_consuming(std::move(h), /*silu=*/true);  // in place; dropout is the identity at inference
   Tensor out;
   if (shortcut.defined()) {  // ours alone: conv2 accumulates into it
     conv2_.accumulate(h, shortcut);

@@ -90,7 +90,7 @@ Tensor CrossAttnUpBlock2D::forward(const Tensor& x, const Tensor& temb_act, cons
     h = resnets_[i].forward(ops::concat_channels(h, skip), &temb_act);
     if (!attentions_.empty()) h = attentions_[i].forward(h, context);
   }
-  if (upsampler_) h = upsampler_->forward(h);
+  if (upsampler_) h = upsampler_->forward(std::move(h));
   return h;
 }
 

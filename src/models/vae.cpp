@@ -53,7 +53,7 @@ UpDecoderBlock2D::UpDecoderBlock2D(ParamReader& p, const std::string& prefix, in
 
 Tensor UpDecoderBlock2D::forward(Tensor x) const {
   for (const auto& r : resnets_) x = r.forward(std::move(x), nullptr);
-  return upsampler_ ? upsampler_->forward(x) : x;
+  return upsampler_ ? upsampler_->forward(std::move(x)) : x;
 }
 
 Encoder::Encoder(ParamReader& p, const std::string& prefix, int64_t in_channels, int64_t latent_channels,

@@ -190,6 +190,9 @@ VaeTiling parse_vae_tiling(const std::string& name, const std::string& flag) {
 
 Tensor StableDiffusionPipeline::decode(const Tensor& latents) const {
   const ScopeTimer timer(clock_->vae_ns);
+  // The UNet's freed activations stay in the heap (tensor.cpp keeps them for speed); the decoder's
+  // biggest ones are mapped apart, so without this the two would add up at the peak.
+  if (memory_ == MemoryPolicy::Lean) malloc_trim(0);
   const Tensor z = divided(latents.to_f32(), vae_->scaling_factor());
   const bool tiled = vae_tiling_ == VaeTiling::On ||
                      (vae_tiling_ == VaeTiling::Auto && AutoencoderKL::tiling_advised(z.dim(2), z.dim(3)));

@@ -65,22 +65,8 @@ const bool allocator_tuned = [] {
   return true;
 }();
 
-// Blocks of 64 MiB and more (the VAE decoder's activations at 512x512, the UNet's GEGLU rows) are
-// mapped on their own and unmapped when freed: kept in the heap, they stayed resident after the
-// decoder and fragmented it for the UNet's smaller blocks (a 4-frame 512x512 walk peaked 0.4 GB
-// higher). On 2 MiB pages a fresh mapping costs one fault per 2 MiB, far below the work on it.
-constexpr size_t kMapped = size_t(64) << 20;
-
-std::shared_ptr<std::byte> map_block(size_t nbytes) {
-  void* p = mmap(nullptr, nbytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) throw Error("out of memory allocating " + std::to_string(nbytes) + " bytes");
-  madvise(p, nbytes, MADV_HUGEPAGE);
-  return std::shared_ptr<std::byte>(static_cast<std::byte*>(p), [nbytes](std::byte* q) { munmap(q, nbytes); });
-}
-
 std::shared_ptr<std::byte> allocate(size_t nbytes, bool zero) {
   (void)allocator_tuned;
-  if (nbytes >= kMapped) return map_block(nbytes);  // zero-filled by the kernel
   // Big blocks go on 2 MiB pages: a page fault costs microseconds (more in a VM), and a 4 KiB-paged
   // activation of tens of MB takes thousands of them the first time it is written. Only blocks of
   // 32 MiB and more, so that rounding up to whole huge pages wastes little.

@@ -24,7 +24,7 @@ class ThreadScope {
   ThreadScope& operator=(const ThreadScope&) = delete;
 
  private:
-  int saved_;
+  int saved_, saved_omp_;
 };
 
 // The instruction-set path of our own kernels (attention so far; oneDNN picks its own). Chosen once

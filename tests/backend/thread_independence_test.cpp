@@ -69,3 +69,24 @@ TEST(ThreadIndependence, Attention) {
 
 }  // namespace
 }  // namespace sdwalk::test
+
+namespace sdwalk::test {
+namespace {
+
+TEST(ThreadScope, SetsTheCallingThreadsCountAndRestoresIt) {
+  ops::set_threads(2);
+  {
+    const ops::ThreadScope one(1);
+    EXPECT_EQ(ops::threads(), 1);
+    {
+      const ops::ThreadScope three(3);
+      EXPECT_EQ(ops::threads(), 3);
+    }
+    EXPECT_EQ(ops::threads(), 1);
+  }
+  EXPECT_EQ(ops::threads(), 2);
+  ops::set_threads(0);
+}
+
+}  // namespace
+}  // namespace sdwalk::test

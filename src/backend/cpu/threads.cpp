@@ -15,14 +15,14 @@ std::atomic<int> g_threads{0};  // 0: not set yet -> OpenMP's default
 thread_local int t_threads = 0;  // the calling thread's ThreadScope (0: none)
 }
 
-ThreadScope::ThreadScope(int n) : saved_(t_threads) {
+ThreadScope::ThreadScope(int n) : saved_(t_threads), saved_omp_(omp_get_max_threads()) {
   t_threads = n > 0 ? n : omp_get_num_procs();
   omp_set_num_threads(t_threads);
 }
 
 ThreadScope::~ThreadScope() {
   t_threads = saved_;
-  omp_set_num_threads(threads());
+  omp_set_num_threads(saved_omp_);  // the calling thread's OpenMP default, as it was
 }
 
 void set_threads(int n) {

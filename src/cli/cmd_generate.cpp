@@ -11,6 +11,7 @@
 #include "cli/progress.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/image.hpp"
+#include "sdwalk/file_checks.hpp"
 #include "sdwalk/weights_hash.hpp"
 
 namespace sdwalk::cli {
@@ -23,6 +24,7 @@ struct GenerateArgs {
   int steps = 50, height = 512, width = 512;
   double guidance_scale = 7.5;
   bool size_given = false, steps_given = false, guidance_given = false;
+  bool overwrite = false;
 };
 
 std::string default_png_name() {
@@ -45,6 +47,7 @@ void run_generate(GenerateArgs a) {
   check(std::isfinite(a.guidance_scale), "--guidance-scale must be a finite number");
   if (!a.scheduler.empty()) make_scheduler(a.scheduler, nlohmann::json::object());  // "unknown scheduler ..."
   if (a.output.empty()) a.output = default_png_name();
+  check_output_path(a.output, a.overwrite, "pass --overwrite to replace it");
   check_writable_destination(a.output);
   const uint64_t seed = a.seed >= 0 ? uint64_t(a.seed) : random_seed();
   std::fprintf(stderr, "seed: %llu\n", static_cast<unsigned long long>(seed));
@@ -76,7 +79,7 @@ void run_generate(GenerateArgs a) {
                                    {"guidance_scale", a.guidance_scale}, {"height", a.height},
                                    {"width", a.width},            {"scheduler", scheduler->name()},
                                    {"sdwalk_version", SDWALK_VERSION}};
-  write_png(a.output, image, {{"sdwalk", settings.dump()}});
+  write_png(a.output, image, {{"sdwalk", settings.dump()}}, /*no_clobber=*/!a.overwrite);
   std::printf("%s\n", a.output.c_str());
 }
 
@@ -96,7 +99,10 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--scheduler", a->scheduler,
                   "lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm or a diffusers class name (default: the "
                   "model's own)");
-  cmd->add_option("--output,-o", a->output, "PNG file to write (default: sdwalk-YYYYMMDD-HHMMSS.png)");
+  cmd->add_option("--output,-o", a->output,
+                  "PNG file to write, a new file (default: sdwalk-YYYYMMDD-HHMMSS.png); never a device, FIFO, "
+                  "folder or symlink");
+  cmd->add_flag("--overwrite", a->overwrite, "Replace the --output file if it exists (only a regular file)");
   cmd->callback([a, cmd] {
     a->size_given = cmd->count("--height") + cmd->count("--width") > 0;
     a->steps_given = cmd->count("--steps") > 0;

@@ -13,6 +13,7 @@
 #include "sdwalk/atomic_file.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/keyframes.hpp"
+#include "sdwalk/file_checks.hpp"
 #include "sdwalk/walk_runner.hpp"
 #include "sdwalk/weights_hash.hpp"
 
@@ -59,14 +60,16 @@ void choose_output(WalkArgs& a) {
     const std::string ext = s.format == "png" ? "" : "." + s.format;
     const std::string stem = timestamp_name();
     fs::path p = fs::path(a.save_path) / (stem + ext);
-    for (int i = 1; fs::exists(p) || fs::exists(p.parent_path() / p.stem()); ++i)
+    for (int i = 1; !what_is_at(p).empty() || !what_is_at(p.parent_path() / p.stem()).empty(); ++i)
       p = fs::path(a.save_path) / (stem + "-" + std::to_string(i) + ext);
     s.output = p.string();
   } else {
-    check(!fs::exists(s.output),
-          s.output + ": exists already; sdwalk never overwrites an output (use --resume for an interrupted run)");
+    if (s.format != "png")
+      check_output_path(s.output, false, "sdwalk never overwrites an output (use --resume for an interrupted run)");
     const fs::path run = run_dir_of(s);
-    check(!fs::exists(run), run.string() + ": a run folder of that name exists; resume it with --resume " + run.string());
+    const std::string at_run = what_is_at(run);
+    check(at_run.empty() || at_run == "a folder", run.string() + ": is " + at_run + "; the run folder needs this name");
+    check(at_run.empty(), run.string() + ": a run folder of that name exists; resume it with --resume " + run.string());
   }
   const fs::path out(s.output);
   const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
@@ -155,7 +158,7 @@ void run_walk(WalkArgs a) {
   progress.finish();
   if (rendered < frames.size())
     std::fprintf(stderr, "%zu of %zu frames were already rendered\n", frames.size() - rendered, frames.size());
-  if (!fs::exists(s.output) || s.format == "png") {
+  if (what_is_at(s.output) != "a file" || s.format == "png") {  // a resumed run may have written it
     write_animation(s, run_dir, frames.size());
     if (s.format != "png") {
       // The settings beside the animation, so the run can be repeated.

@@ -146,11 +146,11 @@ void write_png_stream(FILE* file, const Image& image, const std::map<std::string
 }  // namespace detail
 
 void write_png(const std::filesystem::path& path, const Image& image,
-               const std::map<std::string, std::string>& text) {
+               const std::map<std::string, std::string>& text, bool no_clobber) {
   detail::check_image(image, path.string());
   AtomicFile out(path);
   detail::write_png_stream(out.stream(), image, text, 6, path.string());
-  out.commit();
+  out.commit(no_clobber);
 }
 
 Image read_png(const std::filesystem::path& path) {

@@ -13,6 +13,7 @@
 
 #include "sdwalk/atomic_file.hpp"
 #include "sdwalk/error.hpp"
+#include "sdwalk/file_checks.hpp"
 
 namespace sdwalk::detail {
 namespace {
@@ -58,8 +59,9 @@ void TempFile::commit(bool no_clobber) {
     // link() fails with EEXIST instead of replacing: never overwrite an existing output.
     if (::link(temp_.c_str(), final_.c_str()) != 0) throw Error(final_.string() + ": cannot create" + why());
     std::filesystem::remove(temp_);
-  } else if (std::rename(temp_.c_str(), final_.c_str()) != 0) {
-    throw Error(final_.string() + ": cannot rename into place" + why());
+  } else {
+    check_replaceable(final_);  // never turn a device, FIFO or symlink into a file
+    if (std::rename(temp_.c_str(), final_.c_str()) != 0) throw Error(final_.string() + ": cannot rename into place" + why());
   }
   committed_ = true;
 }

@@ -7,6 +7,7 @@
 #include "sdwalk/atomic_file.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/image.hpp"
+#include "sdwalk/file_checks.hpp"
 #include "sdwalk/safetensors.hpp"
 
 namespace sdwalk {
@@ -148,7 +149,7 @@ size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, c
 void write_animation(const WalkSettings& s, const fs::path& run_dir, size_t count) {
   const AnimationFormat format = format_from_name(s.format);
   if (format == AnimationFormat::PngFrames) return;  // the run folder is the output
-  check(!fs::exists(s.output), s.output + ": exists already; sdwalk never overwrites an output");
+  check_output_path(s.output, false, "sdwalk never overwrites an output");
   AnimationOptions options;
   options.frame_duration_ms = s.frame_duration_ms;
   options.loop = s.loop;

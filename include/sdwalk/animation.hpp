@@ -54,6 +54,11 @@ class FrameSink {
   virtual void finish() = 0;
 };
 
+// Throws Error unless every writer can take these options (frame duration 1 ms .. 655350 ms as GIF's
+// centiseconds and video frame rates allow, loop 0 .. 65535, quality 0 .. 100): callers check a
+// request with it before rendering the frames. make_frame_sink checks the same.
+void check_animation_options(const AnimationOptions& options);
+
 // Opens the output at once, so an unwritable path fails here (Error naming the path), before any
 // frame is rendered. For PngFrames `path` is a folder, created if missing.
 std::unique_ptr<FrameSink> make_frame_sink(AnimationFormat format, const std::filesystem::path& path,

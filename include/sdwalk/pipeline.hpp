@@ -33,6 +33,10 @@ struct LoadOptions {
   // softmax in f32 (sdwalk/precision.hpp; default_precision() picks BF16 where the CPU has it).
   Precision precision = Precision::F32;
   VaeTiling vae_tiling = VaeTiling::Auto;
+  // Runs on the model's files (configs read, weights mapped) before any network is built: the
+  // caller's request checks that need the model (sdwalk/request_checks.hpp), so that a request the
+  // model cannot run fails before the slow part and before anything is written.
+  std::function<void(const ModelFiles&)> check_request = nullptr;
 };
 
 struct EncodedPrompt {

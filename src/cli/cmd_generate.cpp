@@ -11,6 +11,7 @@
 #include "cli/progress.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/image.hpp"
+#include "sdwalk/request_checks.hpp"
 #include "sdwalk/file_checks.hpp"
 #include "sdwalk/weights_hash.hpp"
 
@@ -45,14 +46,17 @@ void run_generate(GenerateArgs a) {
   StableDiffusionPipeline::check_image_size(a.height, a.width);
   check(a.steps >= 1, "--steps must be at least 1, got " + std::to_string(a.steps));
   check(std::isfinite(a.guidance_scale), "--guidance-scale must be a finite number");
-  if (!a.scheduler.empty()) make_scheduler(a.scheduler, nlohmann::json::object());  // "unknown scheduler ..."
+  if (!a.scheduler.empty()) check_scheduler_name(a.scheduler);  // with the model's config: check_request below
   if (a.output.empty()) a.output = default_png_name();
   check_output_path(a.output, a.overwrite, "pass --overwrite to replace it");
   check_writable_destination(a.output);
   const uint64_t seed = a.seed >= 0 ? uint64_t(a.seed) : random_seed();
   std::fprintf(stderr, "seed: %llu\n", static_cast<unsigned long long>(seed));
 
-  auto pipe = load_pipeline(a.model);
+  auto pipe = load_pipeline(a.model, [&](const ModelFiles& files) {
+    latent_shape_for(files, 1, a.height, a.width);
+    check_scheduler_request(files, a.scheduler, a.steps);
+  });
   const auto cond = pipe.encode_prompt(a.prompt);
   const auto uncond = pipe.encode_prompt(a.negative_prompt);
   warn_if_truncated(cond, "prompt");
@@ -94,8 +98,8 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--seed", a->seed, "Seed of the initial noise (default: random, printed)");
   cmd->add_option("--steps", a->steps, "Denoising steps")->capture_default_str();
   cmd->add_option("--guidance-scale", a->guidance_scale, "Classifier-free guidance scale")->capture_default_str();
-  cmd->add_option("--height", a->height, "Image height in pixels (multiple of 8)")->capture_default_str();
-  cmd->add_option("--width", a->width, "Image width in pixels (multiple of 8)")->capture_default_str();
+  cmd->add_option("--height", a->height, "Image height in pixels (a multiple of 64 for SD 1.x: 8 * 2^(UNet levels - 1))")->capture_default_str();
+  cmd->add_option("--width", a->width, "Image width in pixels (a multiple of 64 for SD 1.x: 8 * 2^(UNet levels - 1))")->capture_default_str();
   cmd->add_option("--scheduler", a->scheduler,
                   "lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm or a diffusers class name (default: the "
                   "model's own)");

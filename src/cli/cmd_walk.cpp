@@ -137,7 +137,7 @@ void run_walk(WalkArgs a) {
 
   ModelOptions model{s.model, s.tokenizer, s.config, a.model.threads,
                      s.precision.empty() ? a.model.precision : s.precision};
-  const auto pipe = load_pipeline(model);
+  const auto pipe = load_pipeline(model, [&](const ModelFiles& files) { check_walk_request(files, s); });
   const std::string hash = weights_hash(pipe.files());
   check(s.weights_hash.empty() || s.weights_hash == hash,
         s.model + ": the weights changed since this run started (hash " + hash + ", the run has " + s.weights_hash +
@@ -191,8 +191,8 @@ void add_walk_command(CLI::App& app) {
   cmd->add_option("--num-inference-steps", s.num_inference_steps, "Denoising steps per frame")->capture_default_str();
   cmd->add_option("--num-interpolation-steps", s.num_interpolation_steps, "Frames per walk segment")
       ->capture_default_str();
-  cmd->add_option("--height", s.height, "Frame height in pixels (multiple of 8)")->capture_default_str();
-  cmd->add_option("--width", s.width, "Frame width in pixels (multiple of 8)")->capture_default_str();
+  cmd->add_option("--height", s.height, "Frame height in pixels (a multiple of 64 for SD 1.x: 8 * 2^(UNet levels - 1))")->capture_default_str();
+  cmd->add_option("--width", s.width, "Frame width in pixels (a multiple of 64 for SD 1.x: 8 * 2^(UNet levels - 1))")->capture_default_str();
   cmd->add_option("--step-size", s.step_size, "drift: added to every embedding element per frame")->capture_default_str();
   cmd->add_option("--scheduler", s.scheduler,
                   "lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm or a diffusers class name")

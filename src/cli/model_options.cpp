@@ -27,12 +27,12 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
       ->capture_default_str();
 }
 
-StableDiffusionPipeline load_pipeline(const ModelOptions& o) {
+StableDiffusionPipeline load_pipeline(const ModelOptions& o, const std::function<void(const ModelFiles&)>& check_request) {
   check(!o.model.empty(), "no model given: pass --model DIR|FILE (a diffusers folder or an SD 1.x .safetensors checkpoint)");
   ops::set_threads(o.threads);
   std::fprintf(stderr, "loading %s\n", o.model.c_str());
   return StableDiffusionPipeline::load({o.model, o.tokenizer, o.config, parse_precision(o.precision, "--precision"),
-                                        parse_vae_tiling(o.vae_tiling, "--vae-tiling")});
+                                        parse_vae_tiling(o.vae_tiling, "--vae-tiling"), check_request});
 }
 
 uint64_t random_seed() {

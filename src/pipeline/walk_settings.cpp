@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "sdwalk/animation.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/scheduler.hpp"
 
@@ -103,12 +104,14 @@ void WalkSettings::validate() const {
   check(std::isfinite(guidance_scale), "--guidance-scale must be a finite number");
   check(std::isfinite(step_size), "--step-size must be a finite number");
   check(batch_size >= 1, "--batch-size must be at least 1, got " + std::to_string(batch_size));
-  check(frame_duration_ms > 0 && std::isfinite(frame_duration_ms), "--frame-duration must be positive");
-  check(loop >= 0, "--loop must be 0 (forever) or a positive count");
   check(embed_interp == "slerp" || embed_interp == "lerp", "--embed-interp must be slerp or lerp");
   check(noise_interp == "slerp" || noise_interp == "lerp", "--noise-interp must be slerp or lerp");
   check(!seeds.empty(), "walk " + mode + ": no seed");
-  make_scheduler(scheduler, nlohmann::json::object());  // throws "unknown scheduler ..." with the known names
+  check_scheduler_name(scheduler);  // the model's config is checked with it by check_walk_request
+  AnimationOptions animation;
+  animation.frame_duration_ms = frame_duration_ms;
+  animation.loop = loop;
+  check_animation_options(animation);  // the writers' limits, known before any frame is rendered
   if (mode == "keyframes") {
     check(seeds.size() == 1 || seeds.size() == prompts.size(),
           "keyframes: give one --seed (keyframe k uses seed + k) or one per prompt, got " + std::to_string(seeds.size()));

@@ -12,6 +12,7 @@
 #include "sdwalk/error.hpp"
 #include "sdwalk/image.hpp"
 #include "sdwalk/request_checks.hpp"
+#include "sdwalk/seed.hpp"
 #include "sdwalk/file_checks.hpp"
 #include "sdwalk/weights_hash.hpp"
 
@@ -21,7 +22,7 @@ namespace {
 struct GenerateArgs {
   ModelOptions model;
   std::string prompt, negative_prompt, scheduler, output;
-  int64_t seed = -1;
+  std::string seed;  // "" = random; parsed by parse_seed (one rule for every seed)
   int steps = 50, height = 512, width = 512;
   double guidance_scale = 7.5;
   bool size_given = false, steps_given = false, guidance_given = false;
@@ -50,7 +51,7 @@ void run_generate(GenerateArgs a) {
   if (a.output.empty()) a.output = default_png_name();
   check_output_path(a.output, a.overwrite, "pass --overwrite to replace it");
   check_writable_destination(a.output);
-  const uint64_t seed = a.seed >= 0 ? uint64_t(a.seed) : random_seed();
+  const uint64_t seed = a.seed.empty() ? random_seed() : uint64_t(parse_seed(a.seed, "--seed"));
   std::fprintf(stderr, "seed: %llu\n", static_cast<unsigned long long>(seed));
 
   auto pipe = load_pipeline(a.model, [&](const ModelFiles& files) {
@@ -95,7 +96,7 @@ void add_generate_command(CLI::App& app) {
   add_model_options(cmd, a->model);
   cmd->add_option("--prompt,-p", a->prompt, "What to draw")->required();
   cmd->add_option("--negative-prompt,-n", a->negative_prompt, "What to steer away from (default: empty)");
-  cmd->add_option("--seed", a->seed, "Seed of the initial noise (default: random, printed)");
+  cmd->add_option("--seed", a->seed, "Seed of the initial noise, 0 .. 2^63-1 (default: random, printed)");
   cmd->add_option("--steps", a->steps, "Denoising steps")->capture_default_str();
   cmd->add_option("--guidance-scale", a->guidance_scale, "Classifier-free guidance scale")->capture_default_str();
   cmd->add_option("--height", a->height, "Image height in pixels (a multiple of 64 for SD 1.x: 8 * 2^(UNet levels - 1))")->capture_default_str();

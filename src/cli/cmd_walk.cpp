@@ -14,6 +14,7 @@
 #include "sdwalk/error.hpp"
 #include "sdwalk/keyframes.hpp"
 #include "sdwalk/file_checks.hpp"
+#include "sdwalk/seed.hpp"
 #include "sdwalk/walk_runner.hpp"
 #include "sdwalk/weights_hash.hpp"
 
@@ -24,6 +25,7 @@ namespace fs = std::filesystem;
 struct WalkArgs {
   WalkSettings s;
   ModelOptions model;
+  std::vector<std::string> seed_flags;  // parsed by parse_seed (one rule for every seed)
   std::vector<int64_t> seeds;
   std::string save_path = "output/";
   std::string keyframes_file, resume;
@@ -48,9 +50,7 @@ fs::path run_dir_of(const WalkSettings& s) {
 
 void choose_output(WalkArgs& a) {
   WalkSettings& s = a.s;
-  if (s.format.empty() && !s.output.empty()) {
-    if (auto f = format_from_extension(s.output)) s.format = extension_of(*f);
-  }
+  if (!s.output.empty()) s.format = extension_of(output_format(s.output, s.format));
   if (s.format.empty()) s.format = "gif";
   format_from_name(s.format);  // validates
   if (s.output.empty()) {
@@ -98,6 +98,7 @@ void run_walk(WalkArgs a) {
       if (!a.steps_given) a.s.num_inference_steps = d.steps;
       if (!a.guidance_given) a.s.guidance_scale = d.guidance_scale;
     }
+    for (const std::string& seed : a.seed_flags) a.seeds.push_back(parse_seed(seed, "--seed"));
     if (!a.keyframes_file.empty()) {
       check(a.s.mode == "keyframes", "--keyframes FILE is for the keyframes mode");
       const auto keys = read_keyframes_file(a.keyframes_file);
@@ -116,10 +117,8 @@ void run_walk(WalkArgs a) {
             a.keyframes_file + ": give a seed in every keyframe or in none");
       a.s.keyframe_frames.pop_back();  // the last keyframe has no transition after it
     }
-    if (a.seeds.empty()) {
-      a.seeds.push_back(int64_t(random_seed()));
-      std::fprintf(stderr, "seed: %lld\n", static_cast<long long>(a.seeds[0]));
-    }
+    const bool seed_drawn = a.seeds.empty();
+    if (seed_drawn) a.seeds.push_back(int64_t(random_seed()));
     a.s.seeds = a.seeds;
     if (a.fps > 0) a.s.frame_duration_ms = 1000.0 / a.fps;
     // Absolute paths, so that --resume works from any folder.
@@ -131,6 +130,7 @@ void run_walk(WalkArgs a) {
     if (!a.s.noise_file.empty()) a.s.noise_file = fs::absolute(a.s.noise_file).string();
     a.s.validate();
     choose_output(a);
+    if (seed_drawn) std::fprintf(stderr, "seed: %lld\n", static_cast<long long>(a.seeds[0]));  // once it is used
     s = a.s;
     run_dir = run_dir_of(s);
   }
@@ -186,7 +186,8 @@ void add_walk_command(CLI::App& app) {
   add_model_options(cmd, a->model);
   cmd->add_option("--prompt,-p", s.prompts, "Prompt (repeat for prompts/keyframes walks)");
   cmd->add_option("--negative-prompt,-n", s.negative_prompts, "Negative prompt: one for all, or one per prompt");
-  cmd->add_option("--seed", a->seeds, "Seed of the noise (default: random, printed); keyframes: one per keyframe");
+  cmd->add_option("--seed", a->seed_flags,
+                  "Seed of the noise, 0 .. 2^63-1 (default: random, printed); keyframes: one per keyframe");
   cmd->add_option("--guidance-scale", s.guidance_scale, "Classifier-free guidance scale")->capture_default_str();
   cmd->add_option("--num-inference-steps", s.num_inference_steps, "Denoising steps per frame")->capture_default_str();
   cmd->add_option("--num-interpolation-steps", s.num_interpolation_steps, "Frames per walk segment")
@@ -198,8 +199,10 @@ void add_walk_command(CLI::App& app) {
                   "lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm or a diffusers class name")
       ->capture_default_str();
   cmd->add_option("--save-path", a->save_path, "Folder for the default output name")->capture_default_str();
-  cmd->add_option("--output,-o", s.output, "Animation file, or the frames folder for --format png");
-  cmd->add_option("--format", s.format, "gif, webp, mp4, webm or png (default: from --output, else gif)")
+  cmd->add_option("--output,-o", s.output,
+                  "Animation file named with its format's extension (x.gif, x.webp, x.mp4, x.webm), or the frames "
+                  "folder for --format png; a missing or disagreeing extension is an error");
+  cmd->add_option("--format", s.format, "gif, webp, mp4, webm or png (default: from --output's extension, else gif)")
       ->check(CLI::IsMember({"gif", "webp", "mp4", "webm", "png"}));
   cmd->add_option("--batch-size", s.batch_size, "Frames per UNet batch")->capture_default_str();
   cmd->add_option("--noise", s.noise_file, "Safetensors file with the noise latents to use instead of drawing them");

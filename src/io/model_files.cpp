@@ -87,6 +87,7 @@ ModelFiles load_model_files(const fs::path& path, const fs::path& tokenizer_dir,
 
   const std::string label = path.string();
   io::check_supported(m.unet_config, m.text_encoder_config, label);
+  io::check_config_values(m);
   try {
     io::check_weights(m.text_encoder, io::text_encoder_tensor_shapes(m.text_encoder_config), m.config_source);
     io::check_weights(m.unet, io::unet_tensor_shapes(m.unet_config), m.config_source);

@@ -6,6 +6,7 @@
 #include "sdwalk/animation.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/scheduler.hpp"
+#include "sdwalk/seed.hpp"
 
 namespace sdwalk {
 
@@ -107,12 +108,19 @@ void WalkSettings::validate() const {
   check(embed_interp == "slerp" || embed_interp == "lerp", "--embed-interp must be slerp or lerp");
   check(noise_interp == "slerp" || noise_interp == "lerp", "--noise-interp must be slerp or lerp");
   check(!seeds.empty(), "walk " + mode + ": no seed");
+  if (!output.empty()) output_format(output, format);  // the name agrees with the format
   check_scheduler_name(scheduler);  // the model's config is checked with it by check_walk_request
   AnimationOptions animation;
   animation.frame_duration_ms = frame_duration_ms;
   animation.loop = loop;
   check_animation_options(animation);  // the writers' limits, known before any frame is rendered
+  for (int64_t seed : seeds) check_seed(seed, "walk seeds");
   if (mode == "keyframes") {
+    // Keyframe k uses seed + k with one seed: the last must still be a seed.
+    if (seeds.size() == 1)
+      check(seeds[0] <= kMaxSeed - int64_t(prompts.size() - 1),
+            "keyframes: --seed " + std::to_string(seeds[0]) + " + " + std::to_string(prompts.size() - 1) +
+                " (keyframe k uses seed + k) passes the largest seed " + std::to_string(kMaxSeed));
     check(seeds.size() == 1 || seeds.size() == prompts.size(),
           "keyframes: give one --seed (keyframe k uses seed + k) or one per prompt, got " + std::to_string(seeds.size()));
     check(keyframe_frames.empty() || keyframe_frames.size() == prompts.size() - 1,

@@ -127,6 +127,7 @@ void run_walk(WalkArgs a) {
     a.s.tokenizer = absolute(a.model.tokenizer);
     a.s.config = absolute(a.model.config);
     a.s.precision = precision_name(parse_precision(a.model.precision, "--precision"));
+    a.s.vae_tiling = a.model.vae_tiling;
     if (!a.s.noise_file.empty()) a.s.noise_file = fs::absolute(a.s.noise_file).string();
     a.s.validate();
     choose_output(a);
@@ -135,8 +136,13 @@ void run_walk(WalkArgs a) {
     run_dir = run_dir_of(s);
   }
 
-  ModelOptions model{s.model, s.tokenizer, s.config, a.model.threads,
-                     s.precision.empty() ? a.model.precision : s.precision};
+  // The run's own model settings; the rest (--threads) from the flags.
+  ModelOptions model = a.model;
+  model.model = s.model;
+  model.tokenizer = s.tokenizer;
+  model.config = s.config;
+  if (!s.precision.empty()) model.precision = s.precision;
+  model.vae_tiling = s.vae_tiling;
   const auto pipe = load_pipeline(model, [&](const ModelFiles& files) { check_walk_request(files, s); });
   const std::string hash = weights_hash(pipe.files());
   check(s.weights_hash.empty() || s.weights_hash == hash,

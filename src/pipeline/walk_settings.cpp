@@ -5,6 +5,7 @@
 
 #include "sdwalk/animation.hpp"
 #include "sdwalk/error.hpp"
+#include "sdwalk/pipeline.hpp"
 #include "sdwalk/scheduler.hpp"
 #include "sdwalk/seed.hpp"
 
@@ -33,6 +34,7 @@ nlohmann::json WalkSettings::to_json() const {
           {"config", config},
           {"weights_hash", weights_hash},
           {"precision", precision},
+          {"vae_tiling", vae_tiling},
           {"sdwalk_version", SDWALK_VERSION},
           {"output", output},
           {"format", format},
@@ -66,6 +68,7 @@ WalkSettings WalkSettings::from_json(const nlohmann::json& j) {
     s.config = j.at("config").get<std::string>();
     s.weights_hash = j.value("weights_hash", "");
     s.precision = j.value("precision", "");
+    s.vae_tiling = j.value("vae_tiling", "auto");
     s.output = j.at("output").get<std::string>();
     s.format = j.at("format").get<std::string>();
     s.frame_duration_ms = j.at("frame_duration_ms").get<double>();
@@ -109,6 +112,7 @@ void WalkSettings::validate() const {
   check(noise_interp == "slerp" || noise_interp == "lerp", "--noise-interp must be slerp or lerp");
   check(!seeds.empty(), "walk " + mode + ": no seed");
   if (!output.empty()) output_format(output, format);  // the name agrees with the format
+  parse_vae_tiling(vae_tiling, "--vae-tiling");
   check_scheduler_name(scheduler);  // the model's config is checked with it by check_walk_request
   AnimationOptions animation;
   animation.frame_duration_ms = frame_duration_ms;

@@ -1,6 +1,7 @@
 #pragma once
 // Everything that defines a walk: enough to render it again, frame for frame (settings.json of a run).
 #include <cstdint>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -37,6 +38,8 @@ struct WalkSettings {
 
   nlohmann::json to_json() const;
   static WalkSettings from_json(const nlohmann::json& j);
+  // <run_dir>/settings.json; Error naming the file when it is missing, not a regular file or invalid.
+  static WalkSettings read_run_folder(const std::filesystem::path& run_dir);
   // Throws Error naming the setting that is wrong (before any model is loaded).
   void validate() const;
   // How many noises the mode uses (drift/prompts 1, noise/circle 2, keyframes one per keyframe).

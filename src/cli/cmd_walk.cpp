@@ -82,15 +82,7 @@ void run_walk(WalkArgs a) {
   fs::path run_dir;
   if (!a.resume.empty()) {
     run_dir = a.resume;
-    std::ifstream in(run_dir / "settings.json");
-    check(bool(in), (run_dir / "settings.json").string() + ": cannot read; --resume expects a run folder");
-    nlohmann::json j;
-    try {
-      in >> j;
-    } catch (const nlohmann::json::exception& e) {
-      throw Error((run_dir / "settings.json").string() + ": not valid JSON (" + e.what() + ")");
-    }
-    s = WalkSettings::from_json(j);
+    s = WalkSettings::read_run_folder(run_dir);
   } else {
     if (use_demo_model_if_none(a.model)) {
       const DemoModelDefaults d;

@@ -6,6 +6,7 @@
 
 #include "io/model_loading.hpp"
 #include "sdwalk/error.hpp"
+#include "sdwalk/file_checks.hpp"
 
 namespace sdwalk {
 namespace {
@@ -18,8 +19,11 @@ bool is_float(DType d) { return d == DType::F32 || d == DType::F16 || d == DType
 // "" when `dir` holds a CLIP tokenizer, else what is missing.
 std::string tokenizer_defect(const fs::path& dir) {
   if (!fs::is_directory(dir)) return "not a folder";
-  for (const char* f : {"vocab.json", "merges.txt"})
-    if (!fs::is_regular_file(dir / f)) return std::string("missing ") + f;
+  for (const char* f : {"vocab.json", "merges.txt"}) {
+    const std::string what = what_is_at(dir / f);
+    if (what.empty()) return std::string("missing ") + f;
+    if (!fs::is_regular_file(dir / f)) return std::string(f) + " is not a regular file (" + what + ")";
+  }
   return "";
 }
 

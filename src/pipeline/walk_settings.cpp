@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 
 #include "sdwalk/animation.hpp"
 #include "sdwalk/error.hpp"
+#include "sdwalk/file_checks.hpp"
 #include "sdwalk/pipeline.hpp"
 #include "sdwalk/scheduler.hpp"
 #include "sdwalk/seed.hpp"
@@ -78,6 +80,20 @@ WalkSettings WalkSettings::from_json(const nlohmann::json& j) {
     throw Error(std::string("walk settings: ") + e.what());
   }
   return s;
+}
+
+WalkSettings WalkSettings::read_run_folder(const std::filesystem::path& run_dir) {
+  const std::filesystem::path file = run_dir / "settings.json";
+  check_regular_file(file, "the settings.json of a run folder (--resume DIR)");  // a FIFO would block
+  std::ifstream in(file);
+  check(bool(in), file.string() + ": cannot read; --resume expects a run folder");
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(file.string() + ": not valid JSON (" + e.what() + ")");
+  }
+  return from_json(j);
 }
 
 int WalkSettings::noise_count() const {

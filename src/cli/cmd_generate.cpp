@@ -45,7 +45,7 @@ void run_generate(GenerateArgs a) {
   }
   // Validate everything before the (slow) model load.
   StableDiffusionPipeline::check_image_size(a.height, a.width);
-  check(a.steps >= 1, "--steps must be at least 1, got " + std::to_string(a.steps));
+  check(a.steps >= 1, "--num-inference-steps must be at least 1, got " + std::to_string(a.steps));
   check(std::isfinite(a.guidance_scale), "--guidance-scale must be a finite number");
   if (!a.scheduler.empty()) check_scheduler_name(a.scheduler);  // with the model's config: check_request below
   if (a.output.empty()) a.output = default_png_name();
@@ -97,7 +97,8 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--prompt,-p", a->prompt, "What to draw")->required();
   cmd->add_option("--negative-prompt,-n", a->negative_prompt, "What to steer away from (default: empty)");
   cmd->add_option("--seed", a->seed, "Seed of the initial noise, 0 .. 2^63-1 (default: random, printed)");
-  cmd->add_option("--steps", a->steps, "Denoising steps")->capture_default_str();
+  cmd->add_option("--num-inference-steps,--steps", a->steps, "Denoising steps (--steps: the same)")
+      ->capture_default_str();
   cmd->add_option("--guidance-scale", a->guidance_scale, "Classifier-free guidance scale")->capture_default_str();
   cmd->add_option("--height", a->height, "Image height in pixels (a multiple of 64 for SD 1.x: 8 * 2^(UNet levels - 1))")->capture_default_str();
   cmd->add_option("--width", a->width, "Image width in pixels (a multiple of 64 for SD 1.x: 8 * 2^(UNet levels - 1))")->capture_default_str();
@@ -110,7 +111,7 @@ void add_generate_command(CLI::App& app) {
   cmd->add_flag("--overwrite", a->overwrite, "Replace the --output file if it exists (only a regular file)");
   cmd->callback([a, cmd] {
     a->size_given = cmd->count("--height") + cmd->count("--width") > 0;
-    a->steps_given = cmd->count("--steps") > 0;
+    a->steps_given = cmd->count("--num-inference-steps") > 0;
     a->guidance_given = cmd->count("--guidance-scale") > 0;
     run_generate(*a);
   });

@@ -187,7 +187,8 @@ void add_walk_command(CLI::App& app) {
   cmd->add_option("--seed", a->seed_flags,
                   "Seed of the noise, 0 .. 2^63-1 (default: random, printed); keyframes: one per keyframe");
   cmd->add_option("--guidance-scale", s.guidance_scale, "Classifier-free guidance scale")->capture_default_str();
-  cmd->add_option("--num-inference-steps", s.num_inference_steps, "Denoising steps per frame")->capture_default_str();
+  cmd->add_option("--num-inference-steps,--steps", s.num_inference_steps, "Denoising steps per frame (--steps: the same)")
+      ->capture_default_str();
   cmd->add_option("--num-interpolation-steps", s.num_interpolation_steps, "Frames per walk segment")
       ->capture_default_str();
   cmd->add_option("--height", s.height, "Frame height in pixels (a multiple of 64 for SD 1.x: 8 * 2^(UNet levels - 1))")->capture_default_str();

@@ -8,6 +8,7 @@
 #include "cli/commands.hpp"
 #include "cli/demo_model.hpp"
 #include "cli/model_options.hpp"
+#include "cli/interrupt_notice.hpp"
 #include "cli/progress.hpp"
 #include "sdwalk/animation.hpp"
 #include "sdwalk/atomic_file.hpp"
@@ -144,6 +145,10 @@ void run_walk(WalkArgs a) {
   const std::vector<Frame> frames = plan_walk(pipe, s);
   std::fprintf(stderr, "walk %s: %zu frames of %dx%d, %d steps each\n", s.mode.c_str(), frames.size(), s.width,
                s.height, s.num_inference_steps);
+  std::fprintf(stderr, "run folder: %s\n", run_dir.string().c_str());
+  // Every frame on disk is complete and the settings are written first: an interrupted run resumes.
+  const InterruptNotice notice("interrupted: the frames so far are in " + run_dir.string() +
+                               "; finish the walk with: sdwalk walk --resume " + shell_word(run_dir.string()));
 
   // Counted in batch steps: each batch of --batch-size frames runs the scheduler's timesteps once.
   const int batches = int((frames.size() + size_t(s.batch_size) - 1) / size_t(s.batch_size));

@@ -11,7 +11,7 @@ namespace sdwalk {
 std::string what_is_at(const std::filesystem::path& path);
 
 // Inputs: throws Error "<path>: not a regular file (<what>); expected <expected>" unless the path
-// (following symlinks) is a regular file; "<path>: missing; expected <expected>" when absent.
+// (following symlinks) is a regular file; "<path>: cannot open (missing); expected <expected>" when absent.
 void check_regular_file(const std::filesystem::path& path, const std::string& expected);
 
 // Outputs: throws Error naming the path and what is there unless nothing is there, or a regular

@@ -34,8 +34,8 @@ std::string what_is_at(const std::filesystem::path& path) {
 void check_regular_file(const std::filesystem::path& path, const std::string& expected) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
-    throw Error(path.string() + ": " + (errno == ENOENT ? std::string("missing") : std::strerror(errno)) +
-                "; expected " + expected);
+    throw Error(path.string() + ": cannot open (" + (errno == ENOENT ? std::string("missing") : std::strerror(errno)) +
+                "); expected " + expected);
   check(S_ISREG(st.st_mode),
         path.string() + ": not a regular file (" + kind_of(st.st_mode) + "); expected " + expected);
 }

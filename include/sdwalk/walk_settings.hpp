@@ -27,6 +27,7 @@ struct WalkSettings {
   // Model
   std::string model, tokenizer, config;
   std::string weights_hash;  // weights_hash() of the model the run started with
+  nlohmann::json fingerprint;  // run_fingerprint() as the run started (null: older runs)
   std::string precision;     // f32 | bf16, as the run started ("": older runs, the resume's --precision)
   std::string vae_tiling = "auto";  // auto | on | off: how frames are decoded (same pixels; memory and time)
   // Output

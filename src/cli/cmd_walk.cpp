@@ -14,10 +14,10 @@
 #include "sdwalk/atomic_file.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/keyframes.hpp"
+#include "sdwalk/run_fingerprint.hpp"
 #include "sdwalk/file_checks.hpp"
 #include "sdwalk/seed.hpp"
 #include "sdwalk/walk_runner.hpp"
-#include "sdwalk/weights_hash.hpp"
 
 namespace sdwalk::cli {
 namespace {
@@ -137,7 +137,11 @@ void run_walk(WalkArgs a) {
   if (!s.precision.empty()) model.precision = s.precision;
   model.vae_tiling = s.vae_tiling;
   const auto pipe = load_pipeline(model, [&](const ModelFiles& files) { check_walk_request(files, s); });
-  const std::string hash = weights_hash(pipe.files());
+  // What the pixels depend on; frames already on disk must have been rendered under the same.
+  const nlohmann::json fingerprint = run_fingerprint(s, pipe.files());
+  check_run_frames(run_dir, fingerprint);
+  s.fingerprint = fingerprint;
+  const std::string hash = fingerprint["weights"];
   check(s.weights_hash.empty() || s.weights_hash == hash,
         s.model + ": the weights changed since this run started (hash " + hash + ", the run has " + s.weights_hash +
             "); its frames would not match");
@@ -175,6 +179,17 @@ void run_walk(WalkArgs a) {
     }
   }
   std::printf("%s\n", s.output.c_str());
+}
+
+// The run's settings.json holds every setting: a flag beside --resume would be ignored or would mix
+// two runs. Only --threads (how fast, not what) may come with it.
+void check_resume_alone(const CLI::App& cmd) {
+  for (const CLI::Option* o : cmd.get_options()) {
+    const std::string name = o->get_name();
+    if (o->count() == 0 || name == "--resume" || name == "--threads") continue;
+    throw Error(name + " with --resume: a resumed walk takes its settings from the run's settings.json (only "
+                       "--threads may be given); start a new walk to change them");
+  }
 }
 
 }  // namespace
@@ -226,6 +241,8 @@ void add_walk_command(CLI::App& app) {
     a->guidance_given = cmd->count("--guidance-scale") > 0;
     if (a->resume.empty())
       check(!a->s.mode.empty(), "walk: give a MODE (drift, noise, prompts, circle, keyframes) or --resume DIR");
+    else
+      check_resume_alone(*cmd);
     run_walk(*a);
   });
 }

@@ -80,6 +80,18 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(dir_, ec);
 }
 
+void remove_leftover_temporaries(const std::filesystem::path& final_path) {
+  const std::filesystem::path dir = folder_of(final_path);
+  std::string base = ".";
+  base += final_path.filename().string();
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    for (const char* tag : {".tmp-", ".pingpong-"})
+      if (name.rfind(base + tag, 0) == 0) std::filesystem::remove_all(e.path(), ec);
+  }
+}
+
 void copy_file_atomically(const std::filesystem::path& from, const std::filesystem::path& to) {
   FILE* in = std::fopen(from.c_str(), "rb");
   if (!in) throw Error(from.string() + ": cannot open" + why());

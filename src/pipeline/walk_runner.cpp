@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <map>
 
+#include "output/temp_path.hpp"
 #include "sdwalk/animation.hpp"
 #include "sdwalk/atomic_file.hpp"
 #include "sdwalk/error.hpp"
@@ -139,6 +140,12 @@ class NewRunFolder {
 size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, const std::vector<Frame>& frames,
                    const fs::path& run_dir, const RenderProgress& progress) {
   NewRunFolder folder(run_dir);
+  // A killed run leaves the temporary of the frame (or settings) it was writing.
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(run_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(".frame_", 0) == 0 || name.rfind(".settings.json", 0) == 0) fs::remove(e.path(), ec);
+  }
   const nlohmann::json settings = s.to_json();
   if (!fs::exists(run_dir / "settings.json")) write_text_file(run_dir / "settings.json", settings.dump(2) + "\n");
 
@@ -185,6 +192,7 @@ void write_animation(const WalkSettings& s, const fs::path& run_dir, size_t coun
   const AnimationFormat format = format_from_name(s.format);
   if (format == AnimationFormat::PngFrames) return;  // the run folder is the output
   check_output_path(s.output, false, "sdwalk never overwrites an output");
+  detail::remove_leftover_temporaries(s.output);  // of an animation a killed run was writing
   AnimationOptions options;
   options.frame_duration_ms = s.frame_duration_ms;
   options.loop = s.loop;

@@ -35,6 +35,7 @@ nlohmann::json WalkSettings::to_json() const {
           {"tokenizer", tokenizer},
           {"config", config},
           {"weights_hash", weights_hash},
+          {"fingerprint", fingerprint},
           {"precision", precision},
           {"vae_tiling", vae_tiling},
           {"sdwalk_version", SDWALK_VERSION},
@@ -69,6 +70,7 @@ WalkSettings WalkSettings::from_json(const nlohmann::json& j) {
     s.tokenizer = j.at("tokenizer").get<std::string>();
     s.config = j.at("config").get<std::string>();
     s.weights_hash = j.value("weights_hash", "");
+    s.fingerprint = j.value("fingerprint", nlohmann::json());
     s.precision = j.value("precision", "");
     s.vae_tiling = j.value("vae_tiling", "auto");
     s.output = j.at("output").get<std::string>();

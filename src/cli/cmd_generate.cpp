@@ -2,7 +2,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cctype>
 #include <ctime>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
@@ -29,11 +31,21 @@ struct GenerateArgs {
   bool overwrite = false;
 };
 
+// sdwalk-YYYYMMDD-HHMMSS.png, with -1, -2 ... when that name is taken (two runs in one second).
 std::string default_png_name() {
   char buf[64];
   const std::time_t now = std::time(nullptr);
-  std::strftime(buf, sizeof buf, "sdwalk-%Y%m%d-%H%M%S.png", std::localtime(&now));
-  return buf;
+  std::strftime(buf, sizeof buf, "sdwalk-%Y%m%d-%H%M%S", std::localtime(&now));
+  std::string name = std::string(buf) + ".png";
+  for (int i = 1; !what_is_at(name).empty(); ++i) name = std::string(buf) + "-" + std::to_string(i) + ".png";
+  return name;
+}
+
+// The file is a PNG, so its name says so (PNG bytes in x.jpg would be a wrong result with exit 0).
+void check_png_name(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  for (char& c : ext) c = char(std::tolower(static_cast<unsigned char>(c)));
+  check(ext == ".png", path + ": generate writes a PNG; name the file with a .png extension");
 }
 
 void run_generate(GenerateArgs a) {
@@ -49,6 +61,7 @@ void run_generate(GenerateArgs a) {
   check(std::isfinite(a.guidance_scale), "--guidance-scale must be a finite number");
   if (!a.scheduler.empty()) check_scheduler_name(a.scheduler);  // with the model's config: check_request below
   if (a.output.empty()) a.output = default_png_name();
+  check_png_name(a.output);
   check_output_path(a.output, a.overwrite, "pass --overwrite to replace it");
   check_writable_destination(a.output);
   const uint64_t seed = a.seed.empty() ? random_seed() : uint64_t(parse_seed(a.seed, "--seed"));

@@ -67,6 +67,13 @@ TEST_F(OutputPathCli, GenerateReplacesAnExistingFileOnlyWithOverwrite) {
   EXPECT_EQ(file_bytes(out).substr(1, 3), "PNG");
 }
 
+TEST_F(OutputPathCli, GenerateWritesOnlyToAPngName) {
+  const auto r = run_sdwalk(small_generate(dir() / "x.jpg") + model_flag());
+  EXPECT_NE(r.status, 0);
+  EXPECT_NE(r.err.find(".png"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir() / "x.jpg"));
+}
+
 TEST_F(OutputPathCli, WalkRefusesWhatIsNotANewRegularFile) {
   for (const Obstacle& o : make_obstacles(dir(), ".gif")) {
     if (o.expect == "folder") continue;  // folder.gif: the run folder is "folder", a different name

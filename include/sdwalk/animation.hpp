@@ -18,6 +18,11 @@ enum class AnimationFormat { Gif, WebP, Mp4, WebM, PngFrames };
 AnimationFormat format_from_name(const std::string& name);
 // From a file's extension (".gif", ".webp", ".mp4", ".webm", ".png"); nullopt when none matches.
 std::optional<AnimationFormat> format_from_extension(const std::filesystem::path& p);
+// The format written to `output`, from `format` ("" when not given) and the name, by one rule: an
+// animation's name ends in its format's extension (.gif, .webp, .mp4, .webm; case-insensitive), and
+// PNG frames go into a folder, asked for with format "png". Anything else is an Error saying what to
+// change: no extension, an extension that disagrees with `format`, x.png without format "png".
+AnimationFormat output_format(const std::filesystem::path& output, const std::string& format);
 // "gif", "webp", "mp4", "webm", "png" (no dot).
 std::string extension_of(AnimationFormat f);
 // The name of frame `index` in a PNG frames folder: "frame_000000.png".
@@ -53,6 +58,11 @@ class FrameSink {
   virtual void add(const Image& frame) = 0;
   virtual void finish() = 0;
 };
+
+// Throws Error unless every writer can take these options (frame duration 1 ms .. 655350 ms as GIF's
+// centiseconds and video frame rates allow, loop 0 .. 65535, quality 0 .. 100): callers check a
+// request with it before rendering the frames. make_frame_sink checks the same.
+void check_animation_options(const AnimationOptions& options);
 
 // Opens the output at once, so an unwritable path fails here (Error naming the path), before any
 // frame is rendered. For PngFrames `path` is a folder, created if missing.

@@ -18,7 +18,8 @@ class AtomicFile {
   void write(const void* data, size_t size);  // throws Error (e.g. disk full) naming the file
   FILE* stream() { return file_; }            // for libraries that want a FILE*
   const std::filesystem::path& temp_path() const { return temp_; }
-  // Flushes, fsyncs and renames over the final path. When `no_clobber`, fails if it exists.
+  // Flushes, fsyncs and renames over the final path. When `no_clobber`, fails if it exists; otherwise
+  // it replaces only a regular file (never a device, FIFO, folder or symlink).
   void commit(bool no_clobber = false);
 
  private:

@@ -21,9 +21,10 @@ struct Image {
 Image image_from_float(const Tensor& nhwc);
 
 // Writes a PNG through a temporary name + rename; `text` becomes tEXt chunks (key -> value), e.g.
-// "sdwalk" -> settings JSON. Keys must be 1..79 Latin-1 characters (PNG's rule).
+// "sdwalk" -> settings JSON. Keys must be 1..79 Latin-1 characters (PNG's rule). `no_clobber`: fail
+// instead of replacing an existing file (an existing regular file is replaced otherwise, nothing else).
 void write_png(const std::filesystem::path& path, const Image& image,
-               const std::map<std::string, std::string>& text = {});
+               const std::map<std::string, std::string>& text = {}, bool no_clobber = false);
 // Reads any PNG (palette, grey, 16-bit and alpha are converted to 8-bit RGB; alpha is dropped).
 Image read_png(const std::filesystem::path& path);
 // The tEXt / zTXt / iTXt chunks of a PNG (key -> value), e.g. to recover a run's settings.

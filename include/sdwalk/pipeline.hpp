@@ -42,6 +42,10 @@ struct LoadOptions {
   WeightStorage weights = WeightStorage::Auto;
   VaeTiling vae_tiling = VaeTiling::Auto;
   MemoryPolicy memory = MemoryPolicy::Lean;
+  // Runs on the model's files (configs read, weights mapped) before any network is built: the
+  // caller's request checks that need the model (sdwalk/request_checks.hpp), so that a request the
+  // model cannot run fails before the slow part and before anything is written.
+  std::function<void(const ModelFiles&)> check_request = nullptr;
 };
 
 struct EncodedPrompt {

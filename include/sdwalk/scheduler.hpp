@@ -134,6 +134,9 @@ class Scheduler {
 // kwargs that make the short name (dpmpp_2m: algorithm_type dpmsolver++, solver_order 2;
 // dpmpp_2m_karras: the same + use_karras_sigmas), as swapping the scheduler of an SD pipeline does.
 std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const nlohmann::json& base_config);
+// Throws make_scheduler's "unknown scheduler ..." unless `name` is one it accepts. Only the name:
+// whether the model's config suits the class is make_scheduler's check (PNDM needs skip_prk_steps).
+void check_scheduler_name(const std::string& name);
 // The class named by the config's _class_name, with that config (a scheduler_config.json).
 std::unique_ptr<Scheduler> make_scheduler_from_config(const nlohmann::json& scheduler_config);
 // The short names make_scheduler accepts (canonical spellings).

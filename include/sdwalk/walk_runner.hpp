@@ -17,6 +17,11 @@ namespace sdwalk {
 // it (or read from settings.noise_file), then the mode's planner.
 std::vector<Frame> plan_walk(const StableDiffusionPipeline& pipe, const WalkSettings& settings);
 
+// Everything about the walk that depends on the model, from its files alone (run it as
+// LoadOptions::check_request): the frame size the UNet can take, the scheduler with the model's
+// config and the step count, the noise file. settings.validate() covers the rest.
+void check_walk_request(const ModelFiles& files, const WalkSettings& settings);
+
 // Reads settings.noise_file: one tensor holding `count` noises of [channels, h, w] in any shape.
 Tensor load_noise_file(const std::filesystem::path& path, int count, const Shape& noise_shape);
 
@@ -31,7 +36,8 @@ struct RenderProgress {
 };
 
 // Renders the frames whose PNG is missing from run_dir (creating it and settings.json as needed).
-// Returns how many frames were rendered now.
+// Returns how many frames were rendered now. When it fails before any frame is on disk, a run
+// folder it created is removed again: it would hold nothing to resume.
 size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& settings, const std::vector<Frame>& frames,
                    const std::filesystem::path& run_dir, const RenderProgress& progress = {});
 

@@ -1,6 +1,7 @@
 #pragma once
 // Everything that defines a walk: enough to render it again, frame for frame (settings.json of a run).
 #include <cstdint>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -26,8 +27,10 @@ struct WalkSettings {
   // Model
   std::string model, tokenizer, config;
   std::string weights_hash;  // weights_hash() of the model the run started with
+  nlohmann::json fingerprint;  // run_fingerprint() as the run started (null: older runs)
   std::string precision;     // f32 | bf16, as the run started ("": older runs, the resume's --precision)
   std::string weight_storage;  // auto | f32 | f16, as the run started ("": older runs, auto)
+  std::string vae_tiling = "auto";  // auto | on | off: how frames are decoded (same pixels; memory and time)
   // Output
   std::string output;  // animation file (or the frames folder for png)
   std::string format;  // gif | webp | mp4 | webm | png
@@ -37,6 +40,8 @@ struct WalkSettings {
 
   nlohmann::json to_json() const;
   static WalkSettings from_json(const nlohmann::json& j);
+  // <run_dir>/settings.json; Error naming the file when it is missing, not a regular file or invalid.
+  static WalkSettings read_run_folder(const std::filesystem::path& run_dir);
   // Throws Error naming the setting that is wrong (before any model is loaded).
   void validate() const;
   // How many noises the mode uses (drift/prompts 1, noise/circle 2, keyframes one per keyframe).

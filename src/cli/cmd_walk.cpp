@@ -8,13 +8,16 @@
 #include "cli/commands.hpp"
 #include "cli/demo_model.hpp"
 #include "cli/model_options.hpp"
+#include "cli/interrupt_notice.hpp"
 #include "cli/progress.hpp"
 #include "sdwalk/animation.hpp"
 #include "sdwalk/atomic_file.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/keyframes.hpp"
+#include "sdwalk/run_fingerprint.hpp"
+#include "sdwalk/file_checks.hpp"
+#include "sdwalk/seed.hpp"
 #include "sdwalk/walk_runner.hpp"
-#include "sdwalk/weights_hash.hpp"
 
 namespace sdwalk::cli {
 namespace {
@@ -23,6 +26,7 @@ namespace fs = std::filesystem;
 struct WalkArgs {
   WalkSettings s;
   ModelOptions model;
+  std::vector<std::string> seed_flags;  // parsed by parse_seed (one rule for every seed)
   std::vector<int64_t> seeds;
   std::string save_path = "output/";
   std::string keyframes_file, resume;
@@ -47,9 +51,7 @@ fs::path run_dir_of(const WalkSettings& s) {
 
 void choose_output(WalkArgs& a) {
   WalkSettings& s = a.s;
-  if (s.format.empty() && !s.output.empty()) {
-    if (auto f = format_from_extension(s.output)) s.format = extension_of(*f);
-  }
+  if (!s.output.empty()) s.format = extension_of(output_format(s.output, s.format));
   if (s.format.empty()) s.format = "gif";
   format_from_name(s.format);  // validates
   if (s.output.empty()) {
@@ -59,14 +61,16 @@ void choose_output(WalkArgs& a) {
     const std::string ext = s.format == "png" ? "" : "." + s.format;
     const std::string stem = timestamp_name();
     fs::path p = fs::path(a.save_path) / (stem + ext);
-    for (int i = 1; fs::exists(p) || fs::exists(p.parent_path() / p.stem()); ++i)
+    for (int i = 1; !what_is_at(p).empty() || !what_is_at(p.parent_path() / p.stem()).empty(); ++i)
       p = fs::path(a.save_path) / (stem + "-" + std::to_string(i) + ext);
     s.output = p.string();
   } else {
-    check(!fs::exists(s.output),
-          s.output + ": exists already; sdwalk never overwrites an output (use --resume for an interrupted run)");
+    if (s.format != "png")
+      check_output_path(s.output, false, "sdwalk never overwrites an output (use --resume for an interrupted run)");
     const fs::path run = run_dir_of(s);
-    check(!fs::exists(run), run.string() + ": a run folder of that name exists; resume it with --resume " + run.string());
+    const std::string at_run = what_is_at(run);
+    check(at_run.empty() || at_run == "a folder", run.string() + ": is " + at_run + "; the run folder needs this name");
+    check(at_run.empty(), run.string() + ": a run folder of that name exists; resume it with --resume " + run.string());
   }
   const fs::path out(s.output);
   const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
@@ -79,15 +83,7 @@ void run_walk(WalkArgs a) {
   fs::path run_dir;
   if (!a.resume.empty()) {
     run_dir = a.resume;
-    std::ifstream in(run_dir / "settings.json");
-    check(bool(in), (run_dir / "settings.json").string() + ": cannot read; --resume expects a run folder");
-    nlohmann::json j;
-    try {
-      in >> j;
-    } catch (const nlohmann::json::exception& e) {
-      throw Error((run_dir / "settings.json").string() + ": not valid JSON (" + e.what() + ")");
-    }
-    s = WalkSettings::from_json(j);
+    s = WalkSettings::read_run_folder(run_dir);
   } else {
     if (use_demo_model_if_none(a.model)) {
       const DemoModelDefaults d;
@@ -95,6 +91,7 @@ void run_walk(WalkArgs a) {
       if (!a.steps_given) a.s.num_inference_steps = d.steps;
       if (!a.guidance_given) a.s.guidance_scale = d.guidance_scale;
     }
+    for (const std::string& seed : a.seed_flags) a.seeds.push_back(parse_seed(seed, "--seed"));
     if (!a.keyframes_file.empty()) {
       check(a.s.mode == "keyframes", "--keyframes FILE is for the keyframes mode");
       const auto keys = read_keyframes_file(a.keyframes_file);
@@ -113,10 +110,8 @@ void run_walk(WalkArgs a) {
             a.keyframes_file + ": give a seed in every keyframe or in none");
       a.s.keyframe_frames.pop_back();  // the last keyframe has no transition after it
     }
-    if (a.seeds.empty()) {
-      a.seeds.push_back(int64_t(random_seed()));
-      std::fprintf(stderr, "seed: %lld\n", static_cast<long long>(a.seeds[0]));
-    }
+    const bool seed_drawn = a.seeds.empty();
+    if (seed_drawn) a.seeds.push_back(int64_t(random_seed()));
     a.s.seeds = a.seeds;
     if (a.fps > 0) a.s.frame_duration_ms = 1000.0 / a.fps;
     // Absolute paths, so that --resume works from any folder.
@@ -126,18 +121,29 @@ void run_walk(WalkArgs a) {
     a.s.config = absolute(a.model.config);
     a.s.precision = precision_name(parse_precision(a.model.precision, "--precision"));
     a.s.weight_storage = weight_storage_name(parse_weight_storage(a.model.weights, "--weights"));
+    a.s.vae_tiling = a.model.vae_tiling;
     if (!a.s.noise_file.empty()) a.s.noise_file = fs::absolute(a.s.noise_file).string();
     a.s.validate();
     choose_output(a);
+    if (seed_drawn) std::fprintf(stderr, "seed: %lld\n", static_cast<long long>(a.seeds[0]));  // once it is used
     s = a.s;
     run_dir = run_dir_of(s);
   }
 
-  ModelOptions model{s.model, s.tokenizer, s.config, a.model.threads,
-                     s.precision.empty() ? a.model.precision : s.precision};
+  // The run's own model settings; the rest (--threads) from the flags.
+  ModelOptions model = a.model;
+  model.model = s.model;
+  model.tokenizer = s.tokenizer;
+  model.config = s.config;
+  if (!s.precision.empty()) model.precision = s.precision;
+  model.vae_tiling = s.vae_tiling;
   model.weights = s.weight_storage.empty() ? "auto" : s.weight_storage;
-  const auto pipe = load_pipeline(model);
-  const std::string hash = weights_hash(pipe.files());
+  const auto pipe = load_pipeline(model, [&](const ModelFiles& files) { check_walk_request(files, s); });
+  // What the pixels depend on; frames already on disk must have been rendered under the same.
+  const nlohmann::json fingerprint = run_fingerprint(s, pipe.files());
+  check_run_frames(run_dir, fingerprint);
+  s.fingerprint = fingerprint;
+  const std::string hash = fingerprint["weights"];
   check(s.weights_hash.empty() || s.weights_hash == hash,
         s.model + ": the weights changed since this run started (hash " + hash + ", the run has " + s.weights_hash +
             "); its frames would not match");
@@ -145,6 +151,10 @@ void run_walk(WalkArgs a) {
   const std::vector<Frame> frames = plan_walk(pipe, s);
   std::fprintf(stderr, "walk %s: %zu frames of %dx%d, %d steps each\n", s.mode.c_str(), frames.size(), s.width,
                s.height, s.num_inference_steps);
+  std::fprintf(stderr, "run folder: %s\n", run_dir.string().c_str());
+  // Every frame on disk is complete and the settings are written first: an interrupted run resumes.
+  const InterruptNotice notice("interrupted: the frames so far are in " + run_dir.string() +
+                               "; finish the walk with: sdwalk walk --resume " + shell_word(run_dir.string()));
 
   // Counted in batch steps: each batch of --batch-size frames runs the scheduler's timesteps once.
   const int batches = int((frames.size() + size_t(s.batch_size) - 1) / size_t(s.batch_size));
@@ -157,7 +167,7 @@ void run_walk(WalkArgs a) {
   progress.finish();
   if (rendered < frames.size())
     std::fprintf(stderr, "%zu of %zu frames were already rendered\n", frames.size() - rendered, frames.size());
-  if (!fs::exists(s.output) || s.format == "png") {
+  if (what_is_at(s.output) != "a file" || s.format == "png") {  // a resumed run may have written it
     write_animation(s, run_dir, frames.size());
     if (s.format != "png") {
       // The settings beside the animation, so the run can be repeated.
@@ -173,6 +183,17 @@ void run_walk(WalkArgs a) {
   std::printf("%s\n", s.output.c_str());
 }
 
+// The run's settings.json holds every setting: a flag beside --resume would be ignored or would mix
+// two runs. Only --threads (how fast, not what) may come with it.
+void check_resume_alone(const CLI::App& cmd) {
+  for (const CLI::Option* o : cmd.get_options()) {
+    const std::string name = o->get_name();
+    if (o->count() == 0 || name == "--resume" || name == "--threads") continue;
+    throw Error(name + " with --resume: a resumed walk takes its settings from the run's settings.json (only "
+                       "--threads may be given); start a new walk to change them");
+  }
+}
+
 }  // namespace
 
 void add_walk_command(CLI::App& app) {
@@ -185,20 +206,24 @@ void add_walk_command(CLI::App& app) {
   add_model_options(cmd, a->model);
   cmd->add_option("--prompt,-p", s.prompts, "Prompt (repeat for prompts/keyframes walks)");
   cmd->add_option("--negative-prompt,-n", s.negative_prompts, "Negative prompt: one for all, or one per prompt");
-  cmd->add_option("--seed", a->seeds, "Seed of the noise (default: random, printed); keyframes: one per keyframe");
+  cmd->add_option("--seed", a->seed_flags,
+                  "Seed of the noise, 0 .. 2^63-1 (default: random, printed); keyframes: one per keyframe");
   cmd->add_option("--guidance-scale", s.guidance_scale, "Classifier-free guidance scale")->capture_default_str();
-  cmd->add_option("--num-inference-steps", s.num_inference_steps, "Denoising steps per frame")->capture_default_str();
+  cmd->add_option("--num-inference-steps,--steps", s.num_inference_steps, "Denoising steps per frame (--steps: the same)")
+      ->capture_default_str();
   cmd->add_option("--num-interpolation-steps", s.num_interpolation_steps, "Frames per walk segment")
       ->capture_default_str();
-  cmd->add_option("--height", s.height, "Frame height in pixels (multiple of 8)")->capture_default_str();
-  cmd->add_option("--width", s.width, "Frame width in pixels (multiple of 8)")->capture_default_str();
+  cmd->add_option("--height", s.height, "Frame height in pixels (a multiple of 64 for SD 1.x: 8 * 2^(UNet levels - 1))")->capture_default_str();
+  cmd->add_option("--width", s.width, "Frame width in pixels (a multiple of 64 for SD 1.x: 8 * 2^(UNet levels - 1))")->capture_default_str();
   cmd->add_option("--step-size", s.step_size, "drift: added to every embedding element per frame")->capture_default_str();
   cmd->add_option("--scheduler", s.scheduler,
                   "lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm or a diffusers class name")
       ->capture_default_str();
   cmd->add_option("--save-path", a->save_path, "Folder for the default output name")->capture_default_str();
-  cmd->add_option("--output,-o", s.output, "Animation file, or the frames folder for --format png");
-  cmd->add_option("--format", s.format, "gif, webp, mp4, webm or png (default: from --output, else gif)")
+  cmd->add_option("--output,-o", s.output,
+                  "Animation file named with its format's extension (x.gif, x.webp, x.mp4, x.webm), or the frames "
+                  "folder for --format png; a missing or disagreeing extension is an error");
+  cmd->add_option("--format", s.format, "gif, webp, mp4, webm or png (default: from --output's extension, else gif)")
       ->check(CLI::IsMember({"gif", "webp", "mp4", "webm", "png"}));
   cmd->add_option("--batch-size", s.batch_size, "Frames per UNet batch")->capture_default_str();
   cmd->add_option("--noise", s.noise_file, "Safetensors file with the noise latents to use instead of drawing them");
@@ -218,6 +243,8 @@ void add_walk_command(CLI::App& app) {
     a->guidance_given = cmd->count("--guidance-scale") > 0;
     if (a->resume.empty())
       check(!a->s.mode.empty(), "walk: give a MODE (drift, noise, prompts, circle, keyframes) or --resume DIR");
+    else
+      check_resume_alone(*cmd);
     run_walk(*a);
   });
 }

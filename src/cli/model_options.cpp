@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <random>
 
+#include "cli/thread_count.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/ops.hpp"
 
@@ -15,7 +16,7 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
   cmd->add_option("--model", o.model, "Diffusers folder or single-file .safetensors checkpoint (SD 1.x)");
   cmd->add_option("--tokenizer", o.tokenizer, "Folder with the CLIP vocab.json and merges.txt (single-file checkpoints)");
   cmd->add_option("--config", o.config, "Diffusers folder whose config.json files describe a single-file checkpoint");
-  cmd->add_option("--threads", o.threads, "CPU threads (0: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--threads", o.threads, "CPU threads (0: all cores; more are capped at the cores, with a warning)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--precision", o.precision,
                   "f32, bf16 or auto (bf16 where the CPU has AVX512_BF16/AMX): convolutions and matmuls; bf16 "
                   "images differ from f32 by about 1/255 on average")
@@ -31,13 +32,13 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
       ->capture_default_str();
 }
 
-StableDiffusionPipeline load_pipeline(const ModelOptions& o) {
+StableDiffusionPipeline load_pipeline(const ModelOptions& o, const std::function<void(const ModelFiles&)>& check_request) {
   check(!o.model.empty(), "no model given: pass --model DIR|FILE (a diffusers folder or an SD 1.x .safetensors checkpoint)");
-  ops::set_threads(o.threads);
+  ops::set_threads(thread_count_for(o.threads));
   std::fprintf(stderr, "loading %s\n", o.model.c_str());
   return StableDiffusionPipeline::load({o.model, o.tokenizer, o.config, parse_precision(o.precision, "--precision"),
                                         parse_weight_storage(o.weights, "--weights"),
-                                        parse_vae_tiling(o.vae_tiling, "--vae-tiling")});
+                                        parse_vae_tiling(o.vae_tiling, "--vae-tiling"), MemoryPolicy::Lean, check_request});
 }
 
 uint64_t random_seed() {

@@ -20,7 +20,9 @@ struct ModelOptions {
 
 void add_model_options(CLI::App* cmd, ModelOptions& options);
 // Sets the thread count, loads the model (with a one-line notice on stderr) and returns the pipeline.
-StableDiffusionPipeline load_pipeline(const ModelOptions& options);
+// `check_request` runs on the model's files before the networks are built (LoadOptions::check_request).
+StableDiffusionPipeline load_pipeline(const ModelOptions& options,
+                                      const std::function<void(const ModelFiles&)>& check_request = {});
 // A fresh random seed for runs without --seed (printed by the caller so the run can be repeated).
 uint64_t random_seed();
 // Throws Error unless `path`'s folder exists and is writable (checked before any long work).

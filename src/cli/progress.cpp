@@ -33,6 +33,11 @@ void Progress::update(int done) {
     std::fprintf(stderr, "\r%s [%s] %d/%d  %.2f s/step  ETA %s   ", label_.c_str(), bar.c_str(), done, total_,
                  per_step, format_seconds(eta).c_str());
   } else {
+    constexpr std::chrono::seconds interval(5);
+    const auto now = std::chrono::steady_clock::now();
+    const bool first = last_line_ == std::chrono::steady_clock::time_point{};
+    if (!first && done < total_ && now - last_line_ < interval) return;
+    last_line_ = now;
     std::fprintf(stderr, "%s %d/%d  %.2f s/step  ETA %s\n", label_.c_str(), done, total_, per_step,
                  format_seconds(eta).c_str());
   }

@@ -1,6 +1,7 @@
 #pragma once
-// Progress on stderr for long work: a redrawn bar with s/step and ETA on a terminal,
-// plain lines (one per step) when stderr is a file or pipe.
+// Progress on stderr for long work: a redrawn bar with s/step and ETA on a terminal; when stderr is
+// a file or pipe, plain lines: the first step, then at most one every few seconds, and the last
+// (a walk's log was one line per denoising step: 480 for the README's demo).
 #include <chrono>
 #include <string>
 
@@ -19,6 +20,7 @@ class Progress {
   int total_;
   bool tty_;
   std::chrono::steady_clock::time_point start_;
+  std::chrono::steady_clock::time_point last_line_{};  // when the last plain line was printed
   bool finished_ = false;
 };
 

@@ -8,12 +8,16 @@
 #include <cstring>
 
 #include "sdwalk/error.hpp"
+#include "sdwalk/file_checks.hpp"
 
 namespace sdwalk {
 
 AtomicFile::AtomicFile(std::filesystem::path path) : path_(std::move(path)) {
   const auto dir = path_.has_parent_path() ? path_.parent_path() : std::filesystem::path(".");
-  std::string tmpl = (dir / ("." + path_.filename().string() + ".tmp-XXXXXX")).string();
+  std::string name = ".";  // built by appending: GCC 12 warns falsely on "." + string (bug 105329)
+  name += path_.filename().string();
+  name += ".tmp-XXXXXX";
+  std::string tmpl = (dir / name).string();
   const int fd = ::mkstemp(tmpl.data());
   if (fd < 0)
     throw Error(path_.string() + ": cannot write (" + std::strerror(errno) + ")");
@@ -51,8 +55,10 @@ void AtomicFile::commit(bool no_clobber) {
     if (::link(temp_.c_str(), path_.c_str()) != 0)
       throw Error(path_.string() + ": cannot create (" + std::strerror(errno) + ")");
     std::filesystem::remove(temp_);
-  } else if (std::rename(temp_.c_str(), path_.c_str()) != 0) {
-    throw Error(path_.string() + ": cannot rename into place (" + std::strerror(errno) + ")");
+  } else {
+    check_replaceable(path_);  // never turn a device, FIFO or symlink into a file
+    if (std::rename(temp_.c_str(), path_.c_str()) != 0)
+      throw Error(path_.string() + ": cannot rename into place (" + std::strerror(errno) + ")");
   }
   committed_ = true;
 }

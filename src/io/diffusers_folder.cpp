@@ -3,6 +3,7 @@
 // is used when it is the only weight file.
 #include "io/model_loading.hpp"
 #include "sdwalk/error.hpp"
+#include "sdwalk/file_checks.hpp"
 
 namespace sdwalk::io {
 namespace {
@@ -13,8 +14,11 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 
 fs::path find_weights(const fs::path& dir, const std::string& base) {
   const fs::path full = dir / (base + ".safetensors"), half = dir / (base + ".fp16.safetensors");
-  if (fs::is_regular_file(full)) return full;
-  if (fs::is_regular_file(half)) return half;
+  for (const fs::path& p : {full, half})
+    if (fs::exists(p)) {
+      check_regular_file(p, "a safetensors weight file");  // a FIFO would block the open
+      return p;
+    }
   if (!fs::is_directory(dir)) throw Error(dir.string() + ": missing folder (a diffusers model folder needs it)");
   for (const std::string& other : {base + ".safetensors.index.json", base + ".bin", base + ".fp16.bin"})
     if (fs::exists(dir / other))

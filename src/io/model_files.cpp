@@ -6,6 +6,7 @@
 
 #include "io/model_loading.hpp"
 #include "sdwalk/error.hpp"
+#include "sdwalk/file_checks.hpp"
 
 namespace sdwalk {
 namespace {
@@ -18,8 +19,11 @@ bool is_float(DType d) { return d == DType::F32 || d == DType::F16 || d == DType
 // "" when `dir` holds a CLIP tokenizer, else what is missing.
 std::string tokenizer_defect(const fs::path& dir) {
   if (!fs::is_directory(dir)) return "not a folder";
-  for (const char* f : {"vocab.json", "merges.txt"})
-    if (!fs::is_regular_file(dir / f)) return std::string("missing ") + f;
+  for (const char* f : {"vocab.json", "merges.txt"}) {
+    const std::string what = what_is_at(dir / f);
+    if (what.empty()) return std::string("missing ") + f;
+    if (!fs::is_regular_file(dir / f)) return std::string(f) + " is not a regular file (" + what + ")";
+  }
   return "";
 }
 
@@ -87,6 +91,7 @@ ModelFiles load_model_files(const fs::path& path, const fs::path& tokenizer_dir,
 
   const std::string label = path.string();
   io::check_supported(m.unet_config, m.text_encoder_config, label);
+  io::check_config_values(m);
   try {
     io::check_weights(m.text_encoder, io::text_encoder_tensor_shapes(m.text_encoder_config), m.config_source);
     io::check_weights(m.unet, io::unet_tensor_shapes(m.unet_config), m.config_source);

@@ -1,6 +1,7 @@
 #pragma once
 // Internal pieces of load_model_files (include/sdwalk/model_files.hpp), one .cpp each:
 //   sd_configs.cpp          config.json reading, diffusers' defaults, SD 1.5 templates
+//   config_values.cpp       values that would give NaN or black pictures (epsilons, latent scaling)
 //   sd_schema.cpp           the tensors (names, shapes) a config implies; checking weights against them
 //   sd_config_inference.cpp configs inferred from tensor shapes (single files)
 //   ldm_checkpoint.cpp      original LDM key names -> diffusers names
@@ -36,6 +37,11 @@ json sd15_scheduler_config();
 // Throws Error "<label>: <what> is not supported ..." for architectures sdwalk does not run
 // (SD 2.x cross_attention_dim 1024, SDXL additions, class embeddings, ...).
 void check_supported(const json& unet_config, const json& text_encoder_config, const std::string& label);
+
+// ---- config_values.cpp
+// Throws Error naming the config and key when a value would make every picture black or NaN
+// (norm_eps, layer_norm_eps <= 0, scaling_factor <= 0, non-numbers).
+void check_config_values(const ModelFiles& m);
 
 // ---- sd_schema.cpp
 using TensorShapes = std::map<std::string, Shape>;

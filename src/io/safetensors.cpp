@@ -1,4 +1,5 @@
 #include "sdwalk/safetensors.hpp"
+#include "sdwalk/file_checks.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -35,6 +36,7 @@ bool parse_dtype(const std::string& s, DType* out) {
 
 SafeTensors SafeTensors::open(const std::filesystem::path& path) {
   const std::string label = path.string();
+  check_regular_file(path, "a safetensors file");  // before open(): opening a FIFO blocks
   const int fd = ::open(label.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(label + ": cannot open (" + std::strerror(errno) + ")");
   struct stat st {};

@@ -4,6 +4,7 @@
 
 #include "io/model_loading.hpp"
 #include "sdwalk/error.hpp"
+#include "sdwalk/file_checks.hpp"
 
 namespace sdwalk::io {
 namespace {
@@ -65,6 +66,7 @@ json with_defaults(json config, const json& defaults) {
 }  // namespace
 
 json read_json_file(const fs::path& file) {
+  check_regular_file(file, "a JSON config file");  // before opening: a FIFO would block
   std::ifstream in(file);
   if (!in) throw Error(file.string() + ": missing (cannot open)");
   std::stringstream ss;

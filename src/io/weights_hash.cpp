@@ -1,5 +1,6 @@
 #include "sdwalk/weights_hash.hpp"
 
+#include <cstdio>
 #include <cstring>
 #include <vector>
 
@@ -46,6 +47,20 @@ void hash_weights(const Weights& w, std::vector<uint64_t>& out) {
 
 }  // namespace
 
+namespace {
+
+std::string hex(uint64_t h) {
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
+  return buf;
+}
+
+}  // namespace
+
+std::string bytes_hash(const void* data, size_t size) {
+  return hex(hash_bytes(static_cast<const unsigned char*>(data), size, 0));
+}
+
 std::string weights_hash(const ModelFiles& files) {
   std::vector<uint64_t> parts;
   hash_weights(files.text_encoder, parts);
@@ -53,9 +68,7 @@ std::string weights_hash(const ModelFiles& files) {
   hash_weights(files.vae, parts);
   uint64_t h = 0;
   for (uint64_t p : parts) h = mix(h, p);
-  char buf[17];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(h));
-  return buf;
+  return hex(h);
 }
 
 }  // namespace sdwalk

@@ -36,6 +36,30 @@ std::optional<AnimationFormat> format_from_extension(const std::filesystem::path
   return lookup(ext.substr(1));
 }
 
+AnimationFormat output_format(const std::filesystem::path& output, const std::string& format) {
+  const std::string name = output.string();
+  const auto by_extension = format_from_extension(output);
+  const std::string ext = output.extension().string();
+  if (format.empty()) {
+    check(by_extension.has_value(), name + ": no .gif, .webp, .mp4 or .webm extension to take the format from; add one, "
+                                           "or pass --format png for a folder of PNG frames");
+    check(*by_extension != AnimationFormat::PngFrames,
+          name + ": PNG frames go into a folder: pass --format png (then the output names the folder)");
+    return *by_extension;
+  }
+  const AnimationFormat f = format_from_name(format);
+  if (f == AnimationFormat::PngFrames) {
+    check(!by_extension || *by_extension == f,
+          name + ": --format png writes a folder of frames, but the name ends in " + ext + "; drop the extension");
+    return f;
+  }
+  check(by_extension.has_value(), name + ": no extension; name the file " + name + "." + extension_of(f) +
+                                      " (or pass --format png for a folder of PNG frames)");
+  check(*by_extension == f, name + ": the extension says " + ext.substr(1) + " but the format is " + extension_of(f) +
+                                "; make them agree");
+  return f;
+}
+
 std::string extension_of(AnimationFormat f) {
   switch (f) {
     case AnimationFormat::Gif: return "gif";

@@ -9,6 +9,7 @@
 
 #include "output/png_io.hpp"
 #include "sdwalk/atomic_file.hpp"
+#include "sdwalk/file_checks.hpp"
 #include "sdwalk/error.hpp"
 
 namespace sdwalk {
@@ -75,6 +76,7 @@ bool read_rows(png_structp png, png_infop info, png_bytepp rows) {
 
 struct ReadState {
   explicit ReadState(const std::filesystem::path& path) : path(path) {
+    check_regular_file(path, "a PNG file");  // before opening: a FIFO would block
     file = std::fopen(path.c_str(), "rb");
     if (!file) throw Error(path.string() + ": cannot open (" + std::strerror(errno) + ")");
     png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &errors, on_error, on_warning);
@@ -146,11 +148,11 @@ void write_png_stream(FILE* file, const Image& image, const std::map<std::string
 }  // namespace detail
 
 void write_png(const std::filesystem::path& path, const Image& image,
-               const std::map<std::string, std::string>& text) {
+               const std::map<std::string, std::string>& text, bool no_clobber) {
   detail::check_image(image, path.string());
   AtomicFile out(path);
   detail::write_png_stream(out.stream(), image, text, 6, path.string());
-  out.commit();
+  out.commit(no_clobber);
 }
 
 Image read_png(const std::filesystem::path& path) {

@@ -13,6 +13,7 @@
 
 #include "sdwalk/atomic_file.hpp"
 #include "sdwalk/error.hpp"
+#include "sdwalk/file_checks.hpp"
 
 namespace sdwalk::detail {
 namespace {
@@ -58,8 +59,9 @@ void TempFile::commit(bool no_clobber) {
     // link() fails with EEXIST instead of replacing: never overwrite an existing output.
     if (::link(temp_.c_str(), final_.c_str()) != 0) throw Error(final_.string() + ": cannot create" + why());
     std::filesystem::remove(temp_);
-  } else if (std::rename(temp_.c_str(), final_.c_str()) != 0) {
-    throw Error(final_.string() + ": cannot rename into place" + why());
+  } else {
+    check_replaceable(final_);  // never turn a device, FIFO or symlink into a file
+    if (std::rename(temp_.c_str(), final_.c_str()) != 0) throw Error(final_.string() + ": cannot rename into place" + why());
   }
   committed_ = true;
 }
@@ -76,6 +78,18 @@ TempDir::TempDir(const std::filesystem::path& beside, const std::string& tag) {
 TempDir::~TempDir() {
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
+}
+
+void remove_leftover_temporaries(const std::filesystem::path& final_path) {
+  const std::filesystem::path dir = folder_of(final_path);
+  std::string base = ".";
+  base += final_path.filename().string();
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    for (const char* tag : {".tmp-", ".pingpong-"})
+      if (name.rfind(base + tag, 0) == 0) std::filesystem::remove_all(e.path(), ec);
+  }
 }
 
 void copy_file_atomically(const std::filesystem::path& from, const std::filesystem::path& to) {

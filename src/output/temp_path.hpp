@@ -36,6 +36,10 @@ class TempDir {
   std::filesystem::path dir_;
 };
 
+// Removes what writers killed before commit() left beside `final_path`: ".<name>.tmp-*" files
+// (AtomicFile, TempFile) and ".<name>.pingpong-*" folders (TempDir of the ping-pong sink).
+void remove_leftover_temporaries(const std::filesystem::path& final_path);
+
 // Replaces or creates `to` with the bytes of `from` (temporary name, then rename).
 void copy_file_atomically(const std::filesystem::path& from, const std::filesystem::path& to);
 

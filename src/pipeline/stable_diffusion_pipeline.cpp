@@ -9,6 +9,7 @@
 
 #include "sdwalk/error.hpp"
 #include "sdwalk/ops.hpp"
+#include "sdwalk/request_checks.hpp"
 
 namespace sdwalk {
 
@@ -50,6 +51,7 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options
   const ModelFiles& f = *p.files_;
   check(!f.tokenizer_dir.empty(),
         options.model.string() + ": no tokenizer found; pass --tokenizer DIR (a folder with vocab.json and merges.txt)");
+  if (options.check_request) options.check_request(f);
   check_finite(f.text_encoder);
   check_finite(f.unet);
   check_finite(f.vae);
@@ -95,14 +97,19 @@ void StableDiffusionPipeline::check_image_size(int height, int width) {
 
 Shape StableDiffusionPipeline::latent_shape(int batch, int height, int width) const {
   check_image_size(height, width);
-  const int64_t channels = unet_->config().value("in_channels", 4);
-  const int64_t f = vae_->downscale_factor();  // 8 for SD; diffusers' vae_scale_factor
-  check(height % f == 0 && width % f == 0, std::to_string(width) + "x" + std::to_string(height) +
-                                               ": the size must be a multiple of the VAE's factor " + std::to_string(f));
-  return {batch, channels, height / f, width / f};
+  return latent_shape_for(*files_, batch, height, width);
 }
 
 namespace {
+
+// Throws when `t` holds NaN or Inf: clamping would turn them into black pixels with exit 0.
+void check_finite_values(const Tensor& t, const std::string& what) {
+  const float* p = t.f32();
+  for (int64_t i = 0; i < t.numel(); ++i)
+    check(std::isfinite(p[i]), what + " hold NaN/Inf (element " + std::to_string(i) +
+                                   "): the model's weights or configs, the noise or the guidance scale give "
+                                   "numbers out of float range");
+}
 
 Tensor scaled(const Tensor& x, float s) {
   Tensor out = x.clone();
@@ -158,6 +165,7 @@ Tensor StableDiffusionPipeline::denoise(Scheduler& scheduler, const Tensor& cond
   const ScopeTimer timer(clock_->unet_ns);
   scheduler.set_timesteps(options.num_inference_steps);
   Tensor x = scaled(latents.to_f32(), scheduler.init_noise_sigma());
+  check_finite_values(x, "the initial latents (noise x init_noise_sigma)");
   const auto& timesteps = scheduler.timesteps();
   const int total = int(timesteps.size());
   for (int i = 0; i < total; ++i) {
@@ -166,6 +174,7 @@ Tensor StableDiffusionPipeline::denoise(Scheduler& scheduler, const Tensor& cond
     const Tensor eps = unet_->forward(model_in, t, context);
     const Tensor guided = cfg ? guide(eps, batch, float(options.guidance_scale)) : eps;
     x = scheduler.step(guided, t, x, generator);
+    check_finite_values(x, "the latents after denoising step " + std::to_string(i + 1) + " of " + std::to_string(total));
     if (on_step) on_step(i + 1, total, x);
   }
   return x;
@@ -198,6 +207,7 @@ Tensor StableDiffusionPipeline::decode(const Tensor& latents) const {
                      (vae_tiling_ == VaeTiling::Auto && AutoencoderKL::tiling_advised(z.dim(2), z.dim(3)));
   const Tensor image = tiled ? vae_->decode_tiled(z, {}) : vae_->decode(z);
   Tensor nhwc = ops::nchw_to_nhwc(image);
+  check_finite_values(nhwc, "the decoded images");
   float* p = nhwc.f32();
   for (int64_t i = 0; i < nhwc.numel(); ++i) p[i] = std::clamp(p[i] / 2.0f + 0.5f, 0.0f, 1.0f);
   return nhwc;

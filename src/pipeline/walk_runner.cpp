@@ -1,12 +1,16 @@
 #include "sdwalk/walk_runner.hpp"
 
+#include <cmath>
 #include <cstdio>
 #include <map>
 
+#include "output/temp_path.hpp"
 #include "sdwalk/animation.hpp"
 #include "sdwalk/atomic_file.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/image.hpp"
+#include "sdwalk/request_checks.hpp"
+#include "sdwalk/file_checks.hpp"
 #include "sdwalk/safetensors.hpp"
 
 namespace sdwalk {
@@ -23,7 +27,19 @@ Tensor load_noise_file(const fs::path& path, int count, const Shape& noise_shape
         path.string() + ": tensor '" + file.names()[0] + "' " + shape_string(t.shape()) + " has " +
             std::to_string(t.numel()) + " elements; this walk needs " + std::to_string(count) + " noise(s) of " +
             shape_string(noise_shape) + " = " + std::to_string(shape_numel(shape)));
-  return t.to_f32().reshape(shape);
+  Tensor out = t.to_f32().reshape(shape);
+  const float* p = out.f32();
+  for (int64_t i = 0; i < out.numel(); ++i)
+    check(std::isfinite(p[i]), path.string() + ": tensor '" + file.names()[0] + "' holds NaN/Inf (element " +
+                                   std::to_string(i) + "); noise latents must be finite");
+  return out;
+}
+
+void check_walk_request(const ModelFiles& files, const WalkSettings& s) {
+  s.validate();
+  const Shape one = latent_shape_for(files, 1, s.height, s.width);
+  check_scheduler_request(files, s.scheduler, s.num_inference_steps);
+  if (!s.noise_file.empty()) load_noise_file(s.noise_file, s.noise_count(), Shape(one.begin() + 1, one.end()));
 }
 
 std::vector<Frame> plan_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s) {
@@ -98,13 +114,38 @@ void write_text_file(const fs::path& path, const std::string& text) {
   f.commit();
 }
 
+// Removes a run folder this run created when it fails before a frame is on disk: such a folder
+// holds nothing to resume, and its name would block the same command.
+class NewRunFolder {
+ public:
+  explicit NewRunFolder(const fs::path& dir) : dir_(dir), created_(!fs::exists(dir)) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    check(fs::is_directory(dir), dir.string() + ": cannot create the run folder (" + ec.message() + ")");
+  }
+  ~NewRunFolder() {
+    if (!created_ || kept_) return;
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+  void keep() { kept_ = true; }
+
+ private:
+  fs::path dir_;
+  bool created_, kept_ = false;
+};
+
 }  // namespace
 
 size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, const std::vector<Frame>& frames,
                    const fs::path& run_dir, const RenderProgress& progress) {
+  NewRunFolder folder(run_dir);
+  // A killed run leaves the temporary of the frame (or settings) it was writing.
   std::error_code ec;
-  fs::create_directories(run_dir, ec);
-  check(fs::is_directory(run_dir), run_dir.string() + ": cannot create the run folder (" + ec.message() + ")");
+  for (const auto& e : fs::directory_iterator(run_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(".frame_", 0) == 0 || name.rfind(".settings.json", 0) == 0) fs::remove(e.path(), ec);
+  }
   const nlohmann::json settings = s.to_json();
   if (!fs::exists(run_dir / "settings.json")) write_text_file(run_dir / "settings.json", settings.dump(2) + "\n");
 
@@ -153,10 +194,12 @@ size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, c
       meta["frame_seed"] = frames[index].seed >= 0 ? frames[index].seed : s.seeds[0];
       Image image = image_from_float(images.slice0(int64_t(j - b), int64_t(j - b) + 1));
       write_png(frame_path(run_dir, index), image, {{"sdwalk", meta.dump()}});
+      folder.keep();
       if (progress.on_frame) fresh.emplace(index, std::move(image));
     }
     deliver_until(missing[e - 1] + 1);
   }
+  folder.keep();  // also when every frame was there already
   deliver_until(frames.size());
   return missing.size();
 }
@@ -164,7 +207,8 @@ size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, c
 void write_animation(const WalkSettings& s, const fs::path& run_dir, size_t count) {
   const AnimationFormat format = format_from_name(s.format);
   if (format == AnimationFormat::PngFrames) return;  // the run folder is the output
-  check(!fs::exists(s.output), s.output + ": exists already; sdwalk never overwrites an output");
+  check_output_path(s.output, false, "sdwalk never overwrites an output");
+  detail::remove_leftover_temporaries(s.output);  // of an animation a killed run was writing
   AnimationOptions options;
   options.frame_duration_ms = s.frame_duration_ms;
   options.loop = s.loop;

@@ -2,9 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 
+#include "sdwalk/animation.hpp"
 #include "sdwalk/error.hpp"
+#include "sdwalk/file_checks.hpp"
+#include "sdwalk/pipeline.hpp"
 #include "sdwalk/scheduler.hpp"
+#include "sdwalk/seed.hpp"
 
 namespace sdwalk {
 
@@ -30,8 +35,10 @@ nlohmann::json WalkSettings::to_json() const {
           {"tokenizer", tokenizer},
           {"config", config},
           {"weights_hash", weights_hash},
+          {"fingerprint", fingerprint},
           {"precision", precision},
           {"weight_storage", weight_storage},
+          {"vae_tiling", vae_tiling},
           {"sdwalk_version", SDWALK_VERSION},
           {"output", output},
           {"format", format},
@@ -64,8 +71,10 @@ WalkSettings WalkSettings::from_json(const nlohmann::json& j) {
     s.tokenizer = j.at("tokenizer").get<std::string>();
     s.config = j.at("config").get<std::string>();
     s.weights_hash = j.value("weights_hash", "");
+    s.fingerprint = j.value("fingerprint", nlohmann::json());
     s.precision = j.value("precision", "");
     s.weight_storage = j.value("weight_storage", "");
+    s.vae_tiling = j.value("vae_tiling", "auto");
     s.output = j.at("output").get<std::string>();
     s.format = j.at("format").get<std::string>();
     s.frame_duration_ms = j.at("frame_duration_ms").get<double>();
@@ -75,6 +84,20 @@ WalkSettings WalkSettings::from_json(const nlohmann::json& j) {
     throw Error(std::string("walk settings: ") + e.what());
   }
   return s;
+}
+
+WalkSettings WalkSettings::read_run_folder(const std::filesystem::path& run_dir) {
+  const std::filesystem::path file = run_dir / "settings.json";
+  check_regular_file(file, "the settings.json of a run folder (--resume DIR)");  // a FIFO would block
+  std::ifstream in(file);
+  check(bool(in), file.string() + ": cannot read; --resume expects a run folder");
+  nlohmann::json j;
+  try {
+    in >> j;
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(file.string() + ": not valid JSON (" + e.what() + ")");
+  }
+  return from_json(j);
 }
 
 int WalkSettings::noise_count() const {
@@ -105,13 +128,23 @@ void WalkSettings::validate() const {
   check(std::isfinite(guidance_scale), "--guidance-scale must be a finite number");
   check(std::isfinite(step_size), "--step-size must be a finite number");
   check(batch_size >= 1, "--batch-size must be at least 1, got " + std::to_string(batch_size));
-  check(frame_duration_ms > 0 && std::isfinite(frame_duration_ms), "--frame-duration must be positive");
-  check(loop >= 0, "--loop must be 0 (forever) or a positive count");
   check(embed_interp == "slerp" || embed_interp == "lerp", "--embed-interp must be slerp or lerp");
   check(noise_interp == "slerp" || noise_interp == "lerp", "--noise-interp must be slerp or lerp");
   check(!seeds.empty(), "walk " + mode + ": no seed");
-  make_scheduler(scheduler, nlohmann::json::object());  // throws "unknown scheduler ..." with the known names
+  if (!output.empty()) output_format(output, format);  // the name agrees with the format
+  parse_vae_tiling(vae_tiling, "--vae-tiling");
+  check_scheduler_name(scheduler);  // the model's config is checked with it by check_walk_request
+  AnimationOptions animation;
+  animation.frame_duration_ms = frame_duration_ms;
+  animation.loop = loop;
+  check_animation_options(animation);  // the writers' limits, known before any frame is rendered
+  for (int64_t seed : seeds) check_seed(seed, "walk seeds");
   if (mode == "keyframes") {
+    // Keyframe k uses seed + k with one seed: the last must still be a seed.
+    if (seeds.size() == 1)
+      check(seeds[0] <= kMaxSeed - int64_t(prompts.size() - 1),
+            "keyframes: --seed " + std::to_string(seeds[0]) + " + " + std::to_string(prompts.size() - 1) +
+                " (keyframe k uses seed + k) passes the largest seed " + std::to_string(kMaxSeed));
     check(seeds.size() == 1 || seeds.size() == prompts.size(),
           "keyframes: give one --seed (keyframe k uses seed + k) or one per prompt, got " + std::to_string(seeds.size()));
     check(keyframe_frames.empty() || keyframe_frames.size() == prompts.size() - 1,

@@ -93,6 +93,16 @@ std::vector<float> make_betas(const SchedulerConfig& c) {
     throw Error(c.class_name + ": beta_schedule '" + c.beta_schedule +
                 "' is not supported (linear, scaled_linear, squaredcos_cap_v2)");
   }
+  // Outside (0, 1) alphas_cumprod changes sign or reaches 0: NaN or black images, never an error.
+  for (size_t i = 0; i < betas.size(); ++i) {
+    if (std::isfinite(betas[i]) && betas[i] > 0 && betas[i] < 1) continue;
+    const std::string source = !c.trained_betas.empty()
+                                   ? "trained_betas"
+                                   : "beta_start " + std::to_string(c.beta_start) + ", beta_end " +
+                                         std::to_string(c.beta_end) + ", beta_schedule " + c.beta_schedule;
+    throw Error(c.class_name + ": betas must lie in (0, 1), got beta[" + std::to_string(i) + "] = " +
+                std::to_string(betas[i]) + " from " + source);
+  }
   if (c.rescale_betas_zero_snr) betas = rescale_zero_terminal_snr(betas);
   return betas;
 }

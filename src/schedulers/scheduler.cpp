@@ -94,6 +94,13 @@ std::unique_ptr<Scheduler> make_scheduler_from_config(const nlohmann::json& sche
   throw Error("scheduler class '" + cls + "' is not supported");  // defaults_for rejects it first
 }
 
+void check_scheduler_name(const std::string& name) {
+  const std::string short_name = canonical(name);
+  for (const ShortName& s : kShortNames)
+    if (short_name == s.name || name == s.class_name) return;
+  make_scheduler(name, nlohmann::json::object());  // throws "unknown scheduler ..." with the known names
+}
+
 std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const nlohmann::json& base_config) {
   check(base_config.is_object() || base_config.is_null(), "scheduler base config: expected a JSON object");
   nlohmann::json config = base_config.is_null() ? nlohmann::json::object() : base_config;

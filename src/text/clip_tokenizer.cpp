@@ -1,4 +1,5 @@
 #include "sdwalk/clip_tokenizer.hpp"
+#include "sdwalk/file_checks.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -23,6 +24,7 @@ namespace fs = std::filesystem;
 constexpr size_t kMaxMerges = 49152 - 256 - 2;
 
 std::string read_file(const fs::path& path) {
+  check_regular_file(path, "a CLIP tokenizer file");  // before opening: a FIFO would block
   std::ifstream in(path, std::ios::binary);
   check(bool(in), path.string() + ": cannot open (a CLIP tokenizer folder needs vocab.json and merges.txt)");
   std::ostringstream ss;

@@ -3,6 +3,7 @@
 #include <sstream>
 
 #include "sdwalk/error.hpp"
+#include "sdwalk/file_checks.hpp"
 #include "sdwalk/keyframes.hpp"
 
 namespace sdwalk {
@@ -71,6 +72,7 @@ std::vector<KeyframeSpec> parse_keyframes_json(const json& doc, const std::strin
 }
 
 std::vector<KeyframeSpec> read_keyframes_file(const std::filesystem::path& path) {
+  check_regular_file(path, "a keyframe JSON file");  // before opening: a FIFO would block
   std::ifstream in(path, std::ios::binary);
   check(bool(in), path.string() + ": cannot open the keyframe file");
   std::stringstream text;

@@ -73,7 +73,9 @@ std::vector<Frame> plan_prompts(const std::vector<Tensor>& conds_in, const std::
             std::to_string(unconds_in.size()) + " negative prompt embeddings (one per prompt expected)");
   std::vector<Tensor> conds, unconds;
   for (size_t p = 0; p < conds_in.size(); ++p) {
-    const std::string idx = "[" + std::to_string(p) + "]";
+    std::string idx = "[";  // built by appending: GCC 12 warns falsely on "[" + string (-Wrestrict, bug 105329)
+    idx += std::to_string(p);
+    idx += "]";
     conds.push_back(embedding1(conds_in[p], "prompts walk: prompt embeddings" + idx));
     unconds.push_back(embedding1(unconds_in[p], "prompts walk: negative prompt embeddings" + idx));
     check_same_shape(conds[p], "prompts walk: prompt embeddings" + idx, conds[0], "prompt embeddings[0]");

@@ -19,12 +19,13 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
-RunResult run_sdwalk(const std::string& args) {
+RunResult run_sdwalk(const std::string& args, int timeout_s) {
   // A unique stderr file: ctest runs test processes in parallel.
   std::string err_path = (std::filesystem::temp_directory_path() / "sdwalk_cli_stderr_XXXXXX").string();
   const int fd = ::mkstemp(err_path.data());
   if (fd >= 0) ::close(fd);
-  const std::string cmd = shell_quote(sdwalk_binary().string()) + " " + args + " 2>" + shell_quote(err_path);
+  const std::string prefix = timeout_s > 0 ? "timeout -k 5 " + std::to_string(timeout_s) + " " : "";
+  const std::string cmd = prefix + shell_quote(sdwalk_binary().string()) + " " + args + " 2>" + shell_quote(err_path);
   RunResult r;
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;

@@ -11,7 +11,8 @@ struct RunResult {
 
 std::string shell_quote(const std::string& s);
 // `args` is appended to the binary's path as shell words (quote them with shell_quote).
-RunResult run_sdwalk(const std::string& args);
+// timeout_s > 0: killed after that many seconds (status 124), for checks that something does not hang.
+RunResult run_sdwalk(const std::string& args, int timeout_s = 0);
 std::string last_line(const std::string& s);
 
 }  // namespace sdwalk::test

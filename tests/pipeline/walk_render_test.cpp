@@ -44,9 +44,11 @@ TEST(WalkRender, EveryCookbookWalkReproducesTheNotebooksFrames) {
     const test::WalkFixture w = test::read_walk_fixture(path);
     ASSERT_FALSE(w.mode.empty()) << path;
     // The walk's scheduler is built on the model's config: the notebook's keyword arguments must agree with it.
-    for (const auto& [key, value] : w.scheduler_kwargs.items())
-      if (pipe.files().scheduler_config.contains(key))
+    for (const auto& [key, value] : w.scheduler_kwargs.items()) {
+      if (pipe.files().scheduler_config.contains(key)) {
         EXPECT_EQ(pipe.files().scheduler_config[key], value) << path << ": scheduler " << key;
+      }
+    }
 
     const auto noise_file = std::filesystem::temp_directory_path() / ("sdwalk_noise_" + path.stem().string() + ".safetensors");
     save_safetensors(noise_file, {{"noise", w.noise}});

@@ -1,0 +1,40 @@
+#include "sdwalk/request_checks.hpp"
+
+#include "sdwalk/error.hpp"
+#include "sdwalk/scheduler.hpp"
+
+namespace sdwalk {
+namespace {
+
+// levels - 1 for a config whose block_out_channels lists one entry per level (no downsampling after the last).
+int downsamplings(const nlohmann::json& config, const std::string& what) {
+  const auto it = config.find("block_out_channels");
+  check(it != config.end() && it->is_array() && !it->empty(), what + " config: block_out_channels is missing");
+  return int(it->size()) - 1;
+}
+
+}  // namespace
+
+int size_multiple(const ModelFiles& files) {
+  return 1 << (downsamplings(files.vae_config, "vae") + downsamplings(files.unet_config, "unet"));
+}
+
+Shape latent_shape_for(const ModelFiles& files, int batch, int height, int width) {
+  const int m = size_multiple(files), f = 1 << downsamplings(files.vae_config, "vae");
+  const std::string why = " (the VAE's factor " + std::to_string(f) + " times 2 for each of the UNet's " +
+                          std::to_string(downsamplings(files.unet_config, "unet")) + " downsamplings)";
+  check(height > 0 && height % m == 0,
+        "height " + std::to_string(height) + ": this model needs a positive multiple of " + std::to_string(m) + why);
+  check(width > 0 && width % m == 0,
+        "width " + std::to_string(width) + ": this model needs a positive multiple of " + std::to_string(m) + why);
+  const int64_t channels = files.unet_config.value("in_channels", 4);
+  return {batch, channels, height / f, width / f};
+}
+
+void check_scheduler_request(const ModelFiles& files, const std::string& name, int steps) {
+  auto scheduler = name.empty() ? make_scheduler_from_config(files.scheduler_config)
+                                : make_scheduler(name, files.scheduler_config);
+  scheduler->set_timesteps(steps);
+}
+
+}  // namespace sdwalk

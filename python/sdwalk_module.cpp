@@ -78,7 +78,15 @@ PYBIND11_MODULE(sdwalk, m) {
           [](const Engine& e, const std::string& prompt, const std::string& negative_prompt, int height, int width,
              int num_inference_steps, double guidance_scale, const std::string& scheduler, uint64_t seed,
              const py::object& callback) {
-            GenerateRequest r{prompt, negative_prompt, height, width, num_inference_steps, guidance_scale, scheduler, seed};
+            GenerateRequest r;
+            r.prompt = prompt;
+            r.negative_prompt = negative_prompt;
+            r.height = height;
+            r.width = width;
+            r.num_inference_steps = num_inference_steps;
+            r.guidance_scale = guidance_scale;
+            r.scheduler = scheduler;
+            r.seed = seed;
             const Callbacks cb = step_callbacks(callback);
             return to_array(released([&] { return e.generate(r, cb).image; }));
           },

@@ -134,9 +134,11 @@ void run_walk_bench(const WalkBenchOptions& o) {
   t0 = Clock::now();
   const std::vector<Frame> frames = plan_walk(pipe, s);
   const fs::path run_dir = temp.path() / "run";
-  render_walk(pipe, s, frames, run_dir, {[&](size_t frame, size_t total, int step, int steps) {
-                if (step == steps) std::fprintf(stderr, "frame %zu/%zu done\n", frame + 1, total);
-              }});
+  RenderProgress progress;
+  progress.on_step = [&](size_t frame, size_t total, int step, int steps) {
+    if (step == steps) std::fprintf(stderr, "frame %zu/%zu done\n", frame + 1, total);
+  };
+  render_walk(pipe, s, frames, run_dir, progress);
   const double render_s = seconds_since(t0);
   const auto t1 = Clock::now();
   write_animation(s, run_dir, frames.size());

@@ -160,10 +160,12 @@ void run_walk(WalkArgs a) {
   const int batches = int((frames.size() + size_t(s.batch_size) - 1) / size_t(s.batch_size));
   Progress progress("rendering", batches * s.num_inference_steps);
   int done = 0;
-  const size_t rendered = render_walk(pipe, s, frames, run_dir, {[&](size_t, size_t, int, int steps) {
-                                        progress.set_total(batches * steps);
-                                        progress.update(++done);
-                                      }});
+  RenderProgress on_render;
+  on_render.on_step = [&](size_t, size_t, int, int steps) {
+    progress.set_total(batches * steps);
+    progress.update(++done);
+  };
+  const size_t rendered = render_walk(pipe, s, frames, run_dir, on_render);
   progress.finish();
   if (rendered < frames.size())
     std::fprintf(stderr, "%zu of %zu frames were already rendered\n", frames.size() - rendered, frames.size());

@@ -74,8 +74,9 @@ std::vector<KeyframeSpec> parse_keyframes_text(const std::string& text, const st
   json doc;
   try {
     doc = json::parse(text);
-  } catch (const json::parse_error& e) {
-    // e.what() reads "[json.exception.parse_error.101] parse error at line 3, column 5: ...".
+  } catch (const json::exception& e) {
+    // e.what() reads "[json.exception.parse_error.101] parse error at line 3, column 5: ..."; a number
+    // beyond double's range ("frames": 1e999) is an out_of_range.406 instead, not a parse_error.
     std::string msg = e.what();
     if (auto p = msg.find("] "); p != std::string::npos) msg = msg.substr(p + 2);
     throw Error(source + ": not valid JSON: " + msg);

@@ -64,19 +64,23 @@ json with_defaults(json config, const json& defaults) {
 
 }  // namespace
 
+json parse_json_object(const std::string& text, const std::string& label) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const json::exception& e) {
+    throw Error(label + ": not valid JSON (" + e.what() + ")");
+  }
+  if (!j.is_object()) throw Error(label + ": expected a JSON object");
+  return j;
+}
+
 json read_json_file(const fs::path& file) {
   std::ifstream in(file);
   if (!in) throw Error(file.string() + ": missing (cannot open)");
   std::stringstream ss;
   ss << in.rdbuf();
-  json j;
-  try {
-    j = json::parse(ss.str());
-  } catch (const json::exception& e) {
-    throw Error(file.string() + ": not valid JSON (" + e.what() + ")");
-  }
-  if (!j.is_object()) throw Error(file.string() + ": expected a JSON object");
-  return j;
+  return parse_json_object(ss.str(), file.string());
 }
 
 json complete_unet_config(json config) { return with_defaults(std::move(config), unet_defaults()); }

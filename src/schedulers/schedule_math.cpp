@@ -76,7 +76,11 @@ std::vector<float> rescale_zero_terminal_snr(const std::vector<float>& betas) {
 }  // namespace
 
 std::vector<float> make_betas(const SchedulerConfig& c) {
-  check(c.num_train_timesteps > 0, c.class_name + ": num_train_timesteps must be positive");
+  // Bounded so that a corrupt config cannot ask for gigabytes of betas (SD models train on 1000).
+  constexpr int kMaxTrainTimesteps = 1000000;
+  check(c.num_train_timesteps > 0 && c.num_train_timesteps <= kMaxTrainTimesteps,
+        c.class_name + ": num_train_timesteps must be in [1, " + std::to_string(kMaxTrainTimesteps) + "], got " +
+            std::to_string(c.num_train_timesteps));
   std::vector<float> betas;
   if (!c.trained_betas.empty()) {
     for (double b : c.trained_betas) betas.push_back(float(b));
@@ -94,6 +98,11 @@ std::vector<float> make_betas(const SchedulerConfig& c) {
                 "' is not supported (linear, scaled_linear, squaredcos_cap_v2)");
   }
   if (c.rescale_betas_zero_snr) betas = rescale_zero_terminal_snr(betas);
+  // A beta outside [0, 1] (or NaN, from a config's NaN/Infinity) makes the sigmas and timesteps
+  // NaN, and every later float -> int conversion of a timestep undefined.
+  for (float b : betas)
+    check(b >= 0 && b <= 1, c.class_name + ": the config's betas (beta_start, beta_end, trained_betas) must lie in "
+                                           "[0, 1], got " + std::to_string(b));
   return betas;
 }
 

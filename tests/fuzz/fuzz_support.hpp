@@ -21,12 +21,18 @@
 
 namespace sdwalk::fuzz {
 
-// One folder per fuzzing process (libFuzzer's -jobs run several), removed when it exits.
+// One folder per fuzzing process (libFuzzer's -jobs run several), removed when it exits. In
+// memory (/dev/shm) where there is one: rewriting a file on a busy disk can stall for longer
+// than libFuzzer's -timeout.
 inline const std::filesystem::path& scratch_dir() {
   struct Dir {
     std::filesystem::path path;
     Dir() {
-      path = std::filesystem::temp_directory_path() / ("sdwalk-fuzz-" + std::to_string(::getpid()));
+      const std::filesystem::path shm = "/dev/shm";
+      const auto base = std::filesystem::is_directory(shm) && ::access(shm.c_str(), W_OK) == 0
+                            ? shm
+                            : std::filesystem::temp_directory_path();
+      path = base / ("sdwalk-fuzz-" + std::to_string(::getpid()));
       std::filesystem::create_directories(path);
     }
     ~Dir() {

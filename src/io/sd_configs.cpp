@@ -4,6 +4,7 @@
 
 #include "io/model_loading.hpp"
 #include "sdwalk/error.hpp"
+#include "sdwalk/python_json.hpp"
 
 namespace sdwalk::io {
 namespace {
@@ -65,12 +66,9 @@ json with_defaults(json config, const json& defaults) {
 }  // namespace
 
 json parse_json_object(const std::string& text, const std::string& label) {
-  json j;
-  try {
-    j = json::parse(text);
-  } catch (const json::exception& e) {
-    throw Error(label + ": not valid JSON (" + e.what() + ")");
-  }
+  // diffusers writes configs with Python's json module: DPMSolverMultistepScheduler's default
+  // "lambda_min_clipped" is a bare -Infinity, which strict JSON rejects.
+  const json j = parse_python_json(text, label);
   if (!j.is_object()) throw Error(label + ": expected a JSON object");
   return j;
 }

@@ -202,6 +202,9 @@ std::vector<double> karras_sigmas(double sigma_min, double sigma_max, int n) {
 
 double sigma_to_t(double sigma, const std::vector<float>& log_sigmas) {
   const int n = int(log_sigmas.size());
+  // It interpolates between two neighbouring training sigmas (low_idx, low_idx + 1).
+  check(n >= 2, "Karras sigmas need at least 2 training timesteps (num_train_timesteps / trained_betas), got " +
+                    std::to_string(n));
   const double log_sigma = std::log(std::max(sigma, 1e-10));
   // low_idx: the last index whose log sigma is <= log_sigma (0 when none), at most n - 2.
   int low = 0;

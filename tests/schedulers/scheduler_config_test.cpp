@@ -60,5 +60,15 @@ TEST(SchedulerConfig, KarrasTimestepsOfAnUnderflowingScheduleAreAnError) {
   EXPECT_NE(error_of([&] { s->set_timesteps(5); }).find("gives infinite sigmas"), std::string::npos);
 }
 
+// sigma_to_t interpolates between two training sigmas: with one it read log_sigmas[-1].
+TEST(SchedulerConfig, KarrasSigmasNeedTwoTrainingTimesteps) {
+  for (const char* cls : {"EulerDiscreteScheduler", "LMSDiscreteScheduler", "DPMSolverMultistepScheduler"}) {
+    auto s = make_scheduler_from_config({{"_class_name", cls}, {"use_karras_sigmas", true}, {"num_train_timesteps", 1}});
+    EXPECT_NE(error_of([&] { s->set_timesteps(1); }).find("Karras sigmas need at least 2 training timesteps"),
+              std::string::npos)
+        << cls;
+  }
+}
+
 }  // namespace
 }  // namespace sdwalk

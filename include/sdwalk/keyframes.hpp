@@ -29,6 +29,8 @@ struct KeyframeSpec {
 
 // Validates and converts; `source` names the file in errors. Needs at least two keyframes.
 std::vector<KeyframeSpec> parse_keyframes_json(const nlohmann::json& doc, const std::string& source = "keyframes JSON");
+// The same from the file's text (read_keyframes_file's parsing, without the file).
+std::vector<KeyframeSpec> parse_keyframes_text(const std::string& text, const std::string& source);
 // Reads and parses a keyframe file; errors name the path (and the line/column of a syntax error).
 std::vector<KeyframeSpec> read_keyframes_file(const std::filesystem::path& path);
 

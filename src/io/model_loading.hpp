@@ -24,6 +24,8 @@ namespace fs = std::filesystem;
 // ---- sd_configs.cpp
 // Parses a JSON file; Error naming the file when it is missing or invalid.
 json read_json_file(const fs::path& file);
+// read_json_file's parsing of the file's text; `label` names it in errors. Expects an object.
+json parse_json_object(const std::string& text, const std::string& label);
 // The config with every key diffusers/transformers would default filled in (keys present are kept).
 json complete_unet_config(json config);
 json complete_vae_config(json config);

@@ -5,6 +5,7 @@
 #include "io/model_loading.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/file_checks.hpp"
+#include "sdwalk/python_json.hpp"
 
 namespace sdwalk::io {
 namespace {
@@ -65,20 +66,21 @@ json with_defaults(json config, const json& defaults) {
 
 }  // namespace
 
+json parse_json_object(const std::string& text, const std::string& label) {
+  // diffusers writes configs with Python's json module: DPMSolverMultistepScheduler's default
+  // "lambda_min_clipped" is a bare -Infinity, which strict JSON rejects.
+  const json j = parse_python_json(text, label);
+  if (!j.is_object()) throw Error(label + ": expected a JSON object");
+  return j;
+}
+
 json read_json_file(const fs::path& file) {
   check_regular_file(file, "a JSON config file");  // before opening: a FIFO would block
   std::ifstream in(file);
   if (!in) throw Error(file.string() + ": missing (cannot open)");
   std::stringstream ss;
   ss << in.rdbuf();
-  json j;
-  try {
-    j = json::parse(ss.str());
-  } catch (const json::exception& e) {
-    throw Error(file.string() + ": not valid JSON (" + e.what() + ")");
-  }
-  if (!j.is_object()) throw Error(file.string() + ": expected a JSON object");
-  return j;
+  return parse_json_object(ss.str(), file.string());
 }
 
 json complete_unet_config(json config) { return with_defaults(std::move(config), unet_defaults()); }

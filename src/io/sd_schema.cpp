@@ -10,6 +10,8 @@ namespace sdwalk::io {
 namespace {
 
 constexpr int64_t kMaxLayers = 256;
+// Bounded counts still multiply (blocks x layers x transformer layers); an SD 1.x UNet has about 700 tensors.
+constexpr size_t kMaxTensors = size_t(1) << 16;
 
 struct Reader {
   const json& cfg;
@@ -52,15 +54,24 @@ struct Reader {
     for (const auto& v : *it) out.push_back(v.is_string() ? v.get<std::string>() : v.dump());
     return out;
   }
-  bool flag(const std::string& key) const {
+  // Absent or null: diffusers' default. (json::value(key, true) would throw json's own type_error
+  // for a value that is not a boolean.)
+  bool flag(const std::string& key, bool fallback = false) const {
     auto it = cfg.find(key);
-    return it != cfg.end() && it->is_boolean() && it->get<bool>();
+    if (it == cfg.end() || it->is_null()) return fallback;
+    if (!it->is_boolean()) throw Error(label + ": config key '" + key + "' must be true or false, found " + it->dump());
+    return it->get<bool>();
   }
 };
 
 struct Builder {
+  std::string label;
   TensorShapes out;
-  void add(const std::string& name, Shape shape) { out[name] = std::move(shape); }
+  void add(const std::string& name, Shape shape) {
+    if (out.size() >= kMaxTensors)
+      throw Error(label + ": the config implies more than " + std::to_string(kMaxTensors) + " tensors");
+    out[name] = std::move(shape);
+  }
   void conv(const std::string& p, int64_t cout, int64_t cin, int64_t k) {
     add(p + ".weight", {cout, cin, k, k});
     add(p + ".bias", {cout});
@@ -139,7 +150,7 @@ TensorShapes unet_tensor_shapes(const json& cfg) {
   const int64_t temb = cfg.value("time_embedding_dim", json()).is_number_integer() ? r.integer("time_embedding_dim") : 4 * boc[0];
   const auto down = r.strings("down_block_types", nb);
   const auto up = r.strings("up_block_types", nb);
-  Builder b;
+  Builder b{r.label, {}};
   b.conv("conv_in", boc[0], in_ch, kin);
   b.linear("time_embedding.linear_1", temb, boc[0]);
   b.linear("time_embedding.linear_2", temb, temb);
@@ -201,8 +212,8 @@ TensorShapes vae_tensor_shapes(const json& cfg) {
     if (t != "DownEncoderBlock2D") throw Error("vae config: down block type '" + t + "' is not supported");
   for (const auto& t : r.strings("up_block_types", nb))
     if (t != "UpDecoderBlock2D") throw Error("vae config: up block type '" + t + "' is not supported");
-  const bool mid_attn = cfg.value("mid_block_add_attention", true);
-  Builder b;
+  const bool mid_attn = r.flag("mid_block_add_attention", true);
+  Builder b{r.label, {}};
   auto mid_block = [&](const std::string& p) {
     b.resnet(p + ".resnets.0", boc.back(), boc.back(), 0);
     if (mid_attn) b.vae_attention(p + ".attentions.0", boc.back());
@@ -219,8 +230,8 @@ TensorShapes vae_tensor_shapes(const json& cfg) {
   mid_block("encoder.mid_block");
   b.norm("encoder.conv_norm_out", boc.back());
   b.conv("encoder.conv_out", 2 * lat, boc.back(), 3);
-  if (cfg.value("use_quant_conv", true)) b.conv("quant_conv", 2 * lat, 2 * lat, 1);
-  if (cfg.value("use_post_quant_conv", true)) b.conv("post_quant_conv", lat, lat, 1);
+  if (r.flag("use_quant_conv", true)) b.conv("quant_conv", 2 * lat, 2 * lat, 1);
+  if (r.flag("use_post_quant_conv", true)) b.conv("post_quant_conv", lat, lat, 1);
 
   std::vector<int64_t> rev(boc.rbegin(), boc.rend());
   b.conv("decoder.conv_in", rev[0], lat, 3);
@@ -243,7 +254,7 @@ TensorShapes text_encoder_tensor_shapes(const json& cfg) {
   if (h % heads != 0)
     throw Error("text_encoder config: num_attention_heads " + std::to_string(heads) + " does not divide hidden_size " +
                 std::to_string(h));
-  Builder b;
+  Builder b{r.label, {}};
   b.add("text_model.embeddings.token_embedding.weight", {r.integer("vocab_size"), h});
   b.add("text_model.embeddings.position_embedding.weight", {r.integer("max_position_embeddings"), h});
   for (int64_t l = 0; l < r.integer("num_hidden_layers", kMaxLayers); ++l) {

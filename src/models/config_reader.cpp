@@ -1,8 +1,31 @@
 #include "models/config_reader.hpp"
 
+#include <cmath>
+#include <limits>
+#include <optional>
+
 #include "sdwalk/error.hpp"
 
 namespace sdwalk::models {
+namespace {
+
+// The number as an int when it is one exactly (a float such as 2.0 counts when floats_too); not
+// for fractions or values outside int's range, which a plain get<int>() would wrap or (for a
+// double) make undefined.
+std::optional<int> exact_int(const nlohmann::json& v, bool floats_too) {
+  constexpr int64_t lo = std::numeric_limits<int>::min(), hi = std::numeric_limits<int>::max();
+  if (v.is_number_unsigned()) {
+    if (v.get<uint64_t>() <= uint64_t(hi)) return int(v.get<uint64_t>());
+  } else if (v.is_number_integer()) {
+    if (v.get<int64_t>() >= lo && v.get<int64_t>() <= hi) return int(v.get<int64_t>());
+  } else if (floats_too && v.is_number_float()) {
+    const double d = v.get<double>();
+    if (d >= double(lo) && d <= double(hi) && d == std::floor(d)) return int(d);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
 
 ConfigReader::ConfigReader(const nlohmann::json& config, std::string what) : config_(config), what_(std::move(what)) {
   check(config.is_object(), what_ + ": expected a JSON object");
@@ -23,8 +46,7 @@ void ConfigReader::bad_type(const std::string& key, const std::string& expected)
 int ConfigReader::integer(const std::string& key, int fallback) const {
   const auto* v = find(key);
   if (!v) return fallback;
-  if (v->is_number_integer()) return v->get<int>();
-  if (v->is_number_float() && v->get<double>() == double(int(v->get<double>()))) return int(v->get<double>());
+  if (const auto i = exact_int(*v, true)) return *i;
   bad_type(key, "an integer");
 }
 
@@ -55,8 +77,9 @@ std::vector<int> ConfigReader::integers(const std::string& key, const std::vecto
   if (!v->is_array()) bad_type(key, "a list of integers");
   std::vector<int> out;
   for (const auto& e : *v) {
-    if (!e.is_number_integer()) bad_type(key, "a list of integers");
-    out.push_back(e.get<int>());
+    const auto i = exact_int(e, false);
+    if (!i) bad_type(key, "a list of integers");
+    out.push_back(*i);
   }
   return out;
 }
@@ -76,7 +99,7 @@ std::vector<std::string> ConfigReader::strings(const std::string& key, const std
 std::vector<int> ConfigReader::per_block(const std::string& key, int fallback, size_t count) const {
   const auto* v = find(key);
   if (!v) return std::vector<int>(count, fallback);
-  if (v->is_number_integer()) return std::vector<int>(count, v->get<int>());
+  if (v->is_number_integer()) return std::vector<int>(count, integer(key, fallback));
   std::vector<int> out = integers(key, {});
   if (out.size() != count)
     throw Error(what_ + ": " + key + " has " + std::to_string(out.size()) + " values, expected one per block (" +

@@ -3,6 +3,8 @@
 #include <png.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -25,6 +27,15 @@ void on_error(png_structp png, png_const_charp msg) {
   png_longjmp(png, 1);
 }
 void on_warning(png_structp, png_const_charp) {}
+
+// libpng only warns (a benign error) when a chunk claims more than its 8 MB limit, then allocates
+// the claimed length: a 150-byte file could ask for 2 GB. Its own buffers are a row or a chunk,
+// so larger requests are refused; libpng then skips the chunk or fails with an error.
+constexpr png_alloc_size_t kMaxLibpngAllocation = png_alloc_size_t(64) << 20;
+png_voidp bounded_malloc(png_structp, png_alloc_size_t size) {
+  return size <= kMaxLibpngAllocation ? std::malloc(size) : nullptr;
+}
+void plain_free(png_structp, png_voidp p) { std::free(p); }
 
 bool is_ascii(const std::string& s) {
   for (unsigned char c : s)
@@ -79,7 +90,8 @@ struct ReadState {
     check_regular_file(path, "a PNG file");  // before opening: a FIFO would block
     file = std::fopen(path.c_str(), "rb");
     if (!file) throw Error(path.string() + ": cannot open (" + std::strerror(errno) + ")");
-    png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &errors, on_error, on_warning);
+    png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &errors, on_error, on_warning, nullptr, bounded_malloc,
+                                   plain_free);
     if (png) info = png_create_info_struct(png);
     if (!png || !info) throw Error(path.string() + ": out of memory reading PNG");
   }
@@ -159,6 +171,11 @@ Image read_png(const std::filesystem::path& path) {
   ReadState s(path);
   Decoded d;
   if (!read_header(s.png, s.info, s.file, &d)) s.fail();
+  // The header alone sets the size of the buffer: a 60-byte file may claim 10^6 x 10^6 pixels.
+  constexpr uint64_t kMaxPixels = uint64_t(1) << 26;  // 8192 x 8192
+  if (uint64_t(d.width) * d.height > kMaxPixels)
+    throw Error(path.string() + ": a " + std::to_string(d.width) + "x" + std::to_string(d.height) +
+                " PNG is larger than sdwalk reads (" + std::to_string(kMaxPixels) + " pixels)");
   if (d.rowbytes != size_t(d.width) * 3) throw Error(path.string() + ": unexpected PNG row layout");
   Image image;
   image.width = int(d.width);

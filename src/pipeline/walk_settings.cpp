@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <limits>
 
 #include "sdwalk/animation.hpp"
 #include "sdwalk/error.hpp"
@@ -47,26 +48,51 @@ nlohmann::json WalkSettings::to_json() const {
           {"ping_pong", ping_pong}};
 }
 
+namespace {
+
+// json's get<int>() wraps a large integer and is undefined for a double beyond int's range, so
+// integer settings must be JSON integers that fit (to_json writes nothing else).
+template <typename Int>
+Int integer(const nlohmann::json& v, const std::string& key) {
+  using limits = std::numeric_limits<Int>;
+  const bool fits = v.is_number_unsigned() ? v.get<uint64_t>() <= uint64_t(limits::max())
+                                           : v.is_number_integer() && v.get<int64_t>() >= int64_t(limits::min()) &&
+                                                 v.get<int64_t>() <= int64_t(limits::max());
+  check(fits, "walk settings: " + key + " must be an integer in [" + std::to_string(limits::min()) + ", " +
+                  std::to_string(limits::max()) + "], got " + v.dump());
+  return v.is_number_unsigned() ? Int(v.get<uint64_t>()) : Int(v.get<int64_t>());
+}
+
+template <typename Int>
+std::vector<Int> integers(const nlohmann::json& v, const std::string& key) {
+  check(v.is_array(), "walk settings: " + key + " must be a list of integers, got " + v.dump());
+  std::vector<Int> out;
+  for (const auto& e : v) out.push_back(integer<Int>(e, key));
+  return out;
+}
+
+}  // namespace
+
 WalkSettings WalkSettings::from_json(const nlohmann::json& j) {
   WalkSettings s;
   try {
     s.mode = j.at("mode").get<std::string>();
     s.prompts = j.at("prompts").get<std::vector<std::string>>();
     s.negative_prompts = j.at("negative_prompts").get<std::vector<std::string>>();
-    s.seeds = j.at("seeds").get<std::vector<int64_t>>();
-    s.keyframe_frames = j.value("keyframe_frames", std::vector<int>{});
+    s.seeds = integers<int64_t>(j.at("seeds"), "seeds");
+    if (j.contains("keyframe_frames")) s.keyframe_frames = integers<int>(j["keyframe_frames"], "keyframe_frames");
     s.guidance_scale = j.at("guidance_scale").get<double>();
-    s.num_inference_steps = j.at("num_inference_steps").get<int>();
-    s.num_interpolation_steps = j.at("num_interpolation_steps").get<int>();
-    s.height = j.at("height").get<int>();
-    s.width = j.at("width").get<int>();
+    s.num_inference_steps = integer<int>(j.at("num_inference_steps"), "num_inference_steps");
+    s.num_interpolation_steps = integer<int>(j.at("num_interpolation_steps"), "num_interpolation_steps");
+    s.height = integer<int>(j.at("height"), "height");
+    s.width = integer<int>(j.at("width"), "width");
     s.step_size = j.at("step_size").get<double>();
     s.scheduler = j.at("scheduler").get<std::string>();
     s.seamless = j.at("seamless").get<bool>();
     s.embed_interp = j.at("embed_interp").get<std::string>();
     s.noise_interp = j.at("noise_interp").get<std::string>();
     s.noise_file = j.at("noise_file").get<std::string>();
-    s.batch_size = j.at("batch_size").get<int>();
+    s.batch_size = integer<int>(j.at("batch_size"), "batch_size");
     s.model = j.at("model").get<std::string>();
     s.tokenizer = j.at("tokenizer").get<std::string>();
     s.config = j.at("config").get<std::string>();
@@ -78,7 +104,7 @@ WalkSettings WalkSettings::from_json(const nlohmann::json& j) {
     s.output = j.at("output").get<std::string>();
     s.format = j.at("format").get<std::string>();
     s.frame_duration_ms = j.at("frame_duration_ms").get<double>();
-    s.loop = j.at("loop").get<int>();
+    s.loop = integer<int>(j.at("loop"), "loop");
     s.ping_pong = j.at("ping_pong").get<bool>();
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("walk settings: ") + e.what());

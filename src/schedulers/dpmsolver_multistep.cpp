@@ -89,7 +89,12 @@ void DPMSolverMultistepScheduler::set_timesteps(int n) {
   sigmas_.clear();
   for (double s : sigmas) sigmas_.push_back(double(float(s)));
   sigmas_.push_back(double(float(sigma_last)));
-  for (double& t : timesteps) t = double(int64_t(t));  // .astype(int64)
+  for (double& t : timesteps) {
+    // Karras timesteps of a schedule whose alphas_cumprod underflow to 0 (infinite sigmas) are NaN.
+    check(std::isfinite(t), "DPMSolverMultistepScheduler: the config's beta schedule gives infinite sigmas "
+                            "(alphas_cumprod reaches 0); no timesteps can be derived from it");
+    t = double(int64_t(t));  // .astype(int64)
+  }
   timesteps_ = timesteps;
   num_inference_steps_ = int(timesteps_.size());
   model_outputs_.assign(size_t(config_.solver_order), Tensor());

@@ -76,7 +76,11 @@ std::vector<float> rescale_zero_terminal_snr(const std::vector<float>& betas) {
 }  // namespace
 
 std::vector<float> make_betas(const SchedulerConfig& c) {
-  check(c.num_train_timesteps > 0, c.class_name + ": num_train_timesteps must be positive");
+  // Bounded so that a corrupt config cannot ask for gigabytes of betas (SD models train on 1000).
+  constexpr int kMaxTrainTimesteps = 1000000;
+  check(c.num_train_timesteps > 0 && c.num_train_timesteps <= kMaxTrainTimesteps,
+        c.class_name + ": num_train_timesteps must be in [1, " + std::to_string(kMaxTrainTimesteps) + "], got " +
+            std::to_string(c.num_train_timesteps));
   std::vector<float> betas;
   if (!c.trained_betas.empty()) {
     for (double b : c.trained_betas) betas.push_back(float(b));
@@ -104,6 +108,11 @@ std::vector<float> make_betas(const SchedulerConfig& c) {
                 std::to_string(betas[i]) + " from " + source);
   }
   if (c.rescale_betas_zero_snr) betas = rescale_zero_terminal_snr(betas);
+  // A beta outside [0, 1] (or NaN, from a config's NaN/Infinity) makes the sigmas and timesteps
+  // NaN, and every later float -> int conversion of a timestep undefined.
+  for (float b : betas)
+    check(b >= 0 && b <= 1, c.class_name + ": the config's betas (beta_start, beta_end, trained_betas) must lie in "
+                                           "[0, 1], got " + std::to_string(b));
   return betas;
 }
 
@@ -203,6 +212,9 @@ std::vector<double> karras_sigmas(double sigma_min, double sigma_max, int n) {
 
 double sigma_to_t(double sigma, const std::vector<float>& log_sigmas) {
   const int n = int(log_sigmas.size());
+  // It interpolates between two neighbouring training sigmas (low_idx, low_idx + 1).
+  check(n >= 2, "Karras sigmas need at least 2 training timesteps (num_train_timesteps / trained_betas), got " +
+                    std::to_string(n));
   const double log_sigma = std::log(std::max(sigma, 1e-10));
   // low_idx: the last index whose log sigma is <= log_sigma (0 when none), at most n - 2.
   int low = 0;

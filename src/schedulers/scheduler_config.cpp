@@ -1,5 +1,7 @@
 // SchedulerConfig: diffusers' per-class defaults (v0.30.3 __init__ signatures) and from_json.
+#include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 
 #include "sdwalk/error.hpp"
@@ -52,7 +54,9 @@ SchedulerConfig SchedulerConfig::from_json(const nlohmann::json& config, const s
   auto number = [&](const std::string& key, const json& v) { return json_number(v, where(key)); };
   auto integer = [&](const std::string& key, const json& v) {
     const double d = number(key, v);
-    check(d == double(int(d)), where(key) + ": expected an integer, got " + v.dump());
+    // Range first: int(d) of a NaN or of a value beyond int is undefined behaviour.
+    const bool fits = d >= double(std::numeric_limits<int>::min()) && d <= double(std::numeric_limits<int>::max());
+    check(fits && d == std::floor(d), where(key) + ": expected an integer, got " + v.dump());
     return int(d);
   };
   auto boolean = [&](const std::string& key, const json& v) {

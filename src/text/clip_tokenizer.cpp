@@ -116,6 +116,8 @@ ClipTokenizer ClipTokenizer::load(const fs::path& dir) {
     }
   }
   const auto special_id = [&](const std::string& token, const char* role) {
+    // encode() splits special tokens out of the text; an empty one would match forever.
+    check(!token.empty(), dir.string() + ": the " + role + " token is empty");
     auto it = t.vocab_.find(token);
     check(it != t.vocab_.end(), vocab_path.string() + ": " + role + " token '" + token + "' is not in the vocabulary");
     return it->second;

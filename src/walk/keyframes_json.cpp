@@ -71,6 +71,20 @@ std::vector<KeyframeSpec> parse_keyframes_json(const json& doc, const std::strin
   return out;
 }
 
+std::vector<KeyframeSpec> parse_keyframes_text(const std::string& text, const std::string& source) {
+  json doc;
+  try {
+    doc = json::parse(text);
+  } catch (const json::exception& e) {
+    // e.what() reads "[json.exception.parse_error.101] parse error at line 3, column 5: ..."; a number
+    // beyond double's range ("frames": 1e999) is an out_of_range.406 instead, not a parse_error.
+    std::string msg = e.what();
+    if (auto p = msg.find("] "); p != std::string::npos) msg = msg.substr(p + 2);
+    throw Error(source + ": not valid JSON: " + msg);
+  }
+  return parse_keyframes_json(doc, source);
+}
+
 std::vector<KeyframeSpec> read_keyframes_file(const std::filesystem::path& path) {
   check_regular_file(path, "a keyframe JSON file");  // before opening: a FIFO would block
   std::ifstream in(path, std::ios::binary);
@@ -78,16 +92,7 @@ std::vector<KeyframeSpec> read_keyframes_file(const std::filesystem::path& path)
   std::stringstream text;
   text << in.rdbuf();
   check(!in.bad(), path.string() + ": cannot read the keyframe file");
-  json doc;
-  try {
-    doc = json::parse(text.str());
-  } catch (const json::parse_error& e) {
-    // e.what() reads "[json.exception.parse_error.101] parse error at line 3, column 5: ...".
-    std::string msg = e.what();
-    if (auto p = msg.find("] "); p != std::string::npos) msg = msg.substr(p + 2);
-    throw Error(path.string() + ": not valid JSON: " + msg);
-  }
-  return parse_keyframes_json(doc, path.string());
+  return parse_keyframes_text(text.str(), path.string());
 }
 
 }  // namespace sdwalk

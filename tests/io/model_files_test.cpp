@@ -14,6 +14,7 @@
 #include "common/fixtures.hpp"
 #include "io/model_loading.hpp"
 #include "sdwalk/error.hpp"
+#include "sdwalk/python_json.hpp"
 
 namespace sdwalk {
 namespace {
@@ -254,6 +255,21 @@ TEST(ModelFiles, MissingFolderPartsAreNamed) {
   EXPECT_NE(error_of([&] { load_model_files(tmp.path / "nothing"); }).find("no such file or folder"), std::string::npos);
   write_bytes(tmp.path / "model.ckpt", "PK");
   EXPECT_NE(error_of([&] { load_model_files(tmp.path / "model.ckpt"); }).find("pickle"), std::string::npos);
+}
+
+// diffusers saves a DPMSolverMultistepScheduler config with Python's json module, which writes
+// the default lambda_min_clipped as a bare -Infinity; strict JSON parsing refused the folder.
+TEST(ModelFiles, ConfigsWithPythonsInfinityLoad) {
+  SDWALK_REQUIRE_FIXTURE(test::fixture(kFolder) / "model_index.json");
+  TempDir tmp;
+  const fs::path copy = link_folder(tmp.path / "dpm", "scheduler/scheduler_config.json");
+  write_bytes(copy / "scheduler" / "scheduler_config.json",
+              R"({"_class_name": "DPMSolverMultistepScheduler", "lambda_min_clipped": -Infinity, "sample_max_value": NaN})");
+  const ModelFiles m = load_model_files(copy);
+  EXPECT_EQ(json_number(m.scheduler_config.at("lambda_min_clipped"), "lambda_min_clipped"),
+            -std::numeric_limits<double>::infinity());
+  write_bytes(copy / "scheduler" / "scheduler_config.json", R"({"_class_name": -Inf})");
+  EXPECT_NE(error_of([&] { load_model_files(copy); }).find("scheduler_config.json: not valid JSON"), std::string::npos);
 }
 
 TEST(ModelFiles, TruncatedCheckpointsFailWithTheirName) {

@@ -2,8 +2,11 @@
 
 #include <gtest/gtest.h>
 
+#include <zlib.h>
+
 #include <cmath>
 #include <fstream>
+#include <iterator>
 #include <limits>
 #include <random>
 
@@ -164,6 +167,31 @@ TEST(Png, RejectsABufferThatDoesNotMatchTheSizeAndLeavesNothing) {
   EXPECT_THROW(write_png(dir / "bad.png", im), Error);
   EXPECT_THROW(write_png(dir / "missing" / "x.png", test::synthetic_frame(4, 4, 0)), Error);
   EXPECT_TRUE(dir.entries().empty());
+}
+
+// Found by tests/fuzz/png_fuzz: the buffer was sized from the header alone, so a 60-byte file
+// claiming 1000000 x 1000000 pixels asked for 3 TB (std::bad_alloc, the CLI's 'internal error').
+TEST(Png, HeadersClaimingHugeImagesAreRefusedBeforeAllocating) {
+  test::ScratchDir dir;
+  write_png(dir / "small.png", test::synthetic_frame(8, 8, 0));
+  std::ifstream in(dir / "small.png", std::ios::binary);
+  std::string png((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_EQ(png.compare(12, 4, "IHDR"), 0);
+  auto put32 = [&](size_t at, uint32_t v) {
+    for (int k = 0; k < 4; ++k) png[at + size_t(k)] = char(v >> (24 - 8 * k));
+  };
+  put32(16, 1000000);  // width
+  put32(20, 1000000);  // height
+  put32(29, uint32_t(crc32(0, reinterpret_cast<const Bytef*>(png.data() + 12), 17)));
+  std::ofstream(dir / "huge.png", std::ios::binary) << png;
+  try {
+    read_png(dir / "huge.png");
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("a 1000000x1000000 PNG is larger than sdwalk reads (67108864 pixels)"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

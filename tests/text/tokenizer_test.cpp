@@ -180,5 +180,18 @@ TEST(ClipTokenizer, ReproducesTheWalkFixtureIds) {
   for (const auto& path : files) EXPECT_GE(check_ids_against_metadata(path), 2) << path;
 }
 
+// Found by tests/fuzz/tokenizer_fuzz: an empty special token (here bos, with "" in the vocabulary)
+// matched at the same position forever, so encode() never returned and grew without bound.
+TEST(ClipTokenizer, EmptySpecialTokensAreRefused) {
+  const fs::path dir = fs::temp_directory_path() / "sdwalk_tok_empty_special";
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  std::ofstream(dir / "vocab.json") << R"({"": 0, "a</w>": 1, "a": 2, "<|startoftext|>": 3, "<|endoftext|>": 4})";
+  std::ofstream(dir / "merges.txt") << "#version: 0.2\na </w>\n";
+  std::ofstream(dir / "tokenizer_config.json") << R"({"bos_token": ""})";
+  EXPECT_EQ(error_of(dir), dir.string() + ": the bos token is empty");
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace sdwalk

@@ -175,5 +175,13 @@ TEST(KeyframesJson, FileErrorsNameThePathAndTheLine) {
   std::filesystem::remove_all(dir);
 }
 
+// Found by tests/fuzz/keyframes_fuzz: nlohmann::json reports a number beyond double's range as
+// out_of_range, which escaped read_keyframes_file as a non-sdwalk exception.
+TEST(KeyframesJson, NumberOutOfDoubleRangeIsAJsonError) {
+  const std::string e =
+      error_of([] { parse_keyframes_text(R"([{"prompt": "a", "frames": 1e999}, {"prompt": "b"}])", "k.json"); });
+  EXPECT_NE(e.find("k.json: not valid JSON: number overflow parsing '1e999'"), std::string::npos) << e;
+}
+
 }  // namespace
 }  // namespace sdwalk

@@ -70,6 +70,8 @@ void run_generate(GenerateArgs a) {
   auto pipe = load_pipeline(a.model, [&](const ModelFiles& files) {
     latent_shape_for(files, 1, a.height, a.width);
     check_scheduler_request(files, a.scheduler, a.steps);
+    check_request_memory(a.model, files, 1, a.height, a.width, a.guidance_scale > 1,
+                         "generate " + std::to_string(a.width) + "x" + std::to_string(a.height));
   });
   const auto cond = pipe.encode_prompt(a.prompt);
   const auto uncond = pipe.encode_prompt(a.negative_prompt);

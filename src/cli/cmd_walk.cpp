@@ -138,7 +138,12 @@ void run_walk(WalkArgs a) {
   if (!s.precision.empty()) model.precision = s.precision;
   model.vae_tiling = s.vae_tiling;
   model.weights = s.weight_storage.empty() ? "auto" : s.weight_storage;
-  const auto pipe = load_pipeline(model, [&](const ModelFiles& files) { check_walk_request(files, s); });
+  const auto pipe = load_pipeline(model, [&](const ModelFiles& files) {
+    check_walk_request(files, s);
+    check_request_memory(model, files, s.batch_size, s.height, s.width, s.guidance_scale > 1,
+                         "walk " + std::to_string(s.width) + "x" + std::to_string(s.height) + " (batch " +
+                             std::to_string(s.batch_size) + ")");
+  });
   // What the pixels depend on; frames already on disk must have been rendered under the same.
   const nlohmann::json fingerprint = run_fingerprint(s, pipe.files());
   check_run_frames(run_dir, fingerprint);

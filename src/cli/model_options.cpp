@@ -8,6 +8,7 @@
 
 #include "cli/thread_count.hpp"
 #include "sdwalk/error.hpp"
+#include "sdwalk/memory_estimate.hpp"
 #include "sdwalk/ops.hpp"
 
 namespace sdwalk::cli {
@@ -25,6 +26,9 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
                   "How f32 layers keep their weights: f16 (half the memory; an f32 checkpoint's weights are "
                   "rounded), f32, or auto (fp16 checkpoints stay fp16, exactly: same images, half the memory)")
       ->capture_default_str();
+  cmd->add_option("--max-memory", o.max_memory_gb,
+                  "Refuse a request estimated to need more than this many GB (default: the memory available now)")
+      ->check(CLI::PositiveNumber);
   // A bare --vae-tiling means "on"; --vae-tiling=off turns the automatic tiling off.
   cmd->add_flag("--vae-tiling{on}", o.vae_tiling,
                 "Decode images in tiles: memory follows the tile, pixels stay the same, time grows several-fold. on, "
@@ -39,6 +43,17 @@ StableDiffusionPipeline load_pipeline(const ModelOptions& o, const std::function
   return StableDiffusionPipeline::load({o.model, o.tokenizer, o.config, parse_precision(o.precision, "--precision"),
                                         parse_weight_storage(o.weights, "--weights"),
                                         parse_vae_tiling(o.vae_tiling, "--vae-tiling"), MemoryPolicy::Lean, check_request});
+}
+
+void check_request_memory(const ModelOptions& o, const ModelFiles& files, int images, int height, int width, bool cfg,
+                          const std::string& what) {
+  const MemoryEstimate e = estimate_memory(files, parse_precision(o.precision, "--precision"),
+                                           parse_weight_storage(o.weights, "--weights"), images, height, width, cfg,
+                                           parse_vae_tiling(o.vae_tiling, "--vae-tiling"));
+  if (o.max_memory_gb > 0)
+    check_memory(e, o.max_memory_gb * 1e9, "--max-memory", what);
+  else
+    check_memory(e, available_memory_bytes(), "the memory available now (--max-memory sets another limit)", what);
 }
 
 uint64_t random_seed() {

@@ -16,6 +16,7 @@ struct ModelOptions {
   std::string precision = "auto";  // f32 | bf16 | auto (bf16 where the CPU has it)
   std::string weights = "auto";    // auto | f32 | f16: how f32 layers keep their weights
   std::string vae_tiling = "auto";  // auto | on | off
+  double max_memory_gb = 0;         // 0: the memory available when the request starts
 };
 
 void add_model_options(CLI::App* cmd, ModelOptions& options);
@@ -23,6 +24,10 @@ void add_model_options(CLI::App* cmd, ModelOptions& options);
 // `check_request` runs on the model's files before the networks are built (LoadOptions::check_request).
 StableDiffusionPipeline load_pipeline(const ModelOptions& options,
                                       const std::function<void(const ModelFiles&)>& check_request = {});
+// Throws Error when the request (`images` pictures per UNet batch at height x width, `cfg`: guidance > 1)
+// is estimated to need more memory than --max-memory or, without it, than is available now.
+void check_request_memory(const ModelOptions& options, const ModelFiles& files, int images, int height, int width,
+                          bool cfg, const std::string& what);
 // A fresh random seed for runs without --seed (printed by the caller so the run can be repeated).
 uint64_t random_seed();
 // Throws Error unless `path`'s folder exists and is writable (checked before any long work).

@@ -38,6 +38,14 @@ TEST_F(ValidateFirstCli, SizesTheUNetCannotTakeAreRefusedWithWhatItNeeds) {
   expect_refused_up_front(small_generate(dir() / "out.png", {.width = 72}), "multiple of 64");
 }
 
+// A size no machine can hold is refused from the memory estimate, before anything is allocated, and
+// --max-memory sets the limit (issue 16, item 2: 100000x100000 reached 14.7 GB before it failed).
+TEST_F(ValidateFirstCli, RequestsBeyondTheMemoryAreRefusedWithWhatTheyWouldTake) {
+  expect_refused_up_front(small_generate(dir() / "out.png", {.height = 99968, .width = 99968}), "needs about");
+  expect_refused_up_front(small_walk(dir() / "out.gif", {.height = 99968, .width = 99968}), "needs about");
+  expect_refused_up_front(small_generate(dir() / "out.png") + " --max-memory 0.001", "--max-memory is 0.0 GB");
+}
+
 TEST_F(ValidateFirstCli, MoreStepsThanTrainingTimestepsAreRefused) {
   expect_refused_up_front(small_walk(dir() / "out.gif", {.steps = 100000}), "[1, 1000]");
   expect_refused_up_front(small_generate(dir() / "out.png", {.steps = 100000}), "[1, 1000]");

@@ -53,8 +53,8 @@ TEST(WalkSettings, AKeyframeSeedThatWouldOverflowIsAnError) {
   EXPECT_NO_THROW(s.validate());
   s.seeds = {std::numeric_limits<int64_t>::max() - 1};
   EXPECT_EQ(error_of([&] { s.validate(); }),
-            "keyframes: keyframe k uses --seed + k, so --seed must be at most 9223372036854775805 for 3 keyframes, got "
-            "9223372036854775806");
+            "keyframes: --seed 9223372036854775806 + 2 (keyframe k uses seed + k) passes the largest seed "
+            "9223372036854775807");
 }
 
 }  // namespace

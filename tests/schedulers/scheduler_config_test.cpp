@@ -39,7 +39,7 @@ TEST(SchedulerConfig, BetasOutsideZeroOneAreErrors) {
   for (const char* text : {R"({"_class_name": "DPMSolverMultistepScheduler", "beta_start": NaN})",
                            R"({"_class_name": "EulerDiscreteScheduler", "beta_end": 1.5})",
                            R"({"_class_name": "PNDMScheduler", "trained_betas": [0.1, -0.1]})"})
-    EXPECT_NE(config_error(text).find("betas (beta_start, beta_end, trained_betas) must lie in [0, 1]"),
+    EXPECT_NE(config_error(text).find("betas must lie in (0, 1)"),
               std::string::npos)
         << text;
 }

@@ -9,6 +9,7 @@
 #include "cli/demo_model.hpp"
 #include "cli/model_options.hpp"
 #include "cli/progress.hpp"
+#include "cli/scheduler_flags.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/image.hpp"
 #include "sdwalk/weights_hash.hpp"
@@ -19,10 +20,11 @@ namespace {
 struct GenerateArgs {
   ModelOptions model;
   std::string prompt, negative_prompt, scheduler, output;
+  SchedulerOverrides overrides;
   int64_t seed = -1;
   int steps = 50, height = 512, width = 512;
   double guidance_scale = 7.5;
-  bool size_given = false, steps_given = false, guidance_given = false;
+  bool size_given = false, steps_given = false, guidance_given = false, scheduler_given = false;
 };
 
 std::string default_png_name() {
@@ -50,11 +52,13 @@ void run_generate(GenerateArgs a) {
   std::fprintf(stderr, "seed: %llu\n", static_cast<unsigned long long>(seed));
 
   auto pipe = load_pipeline(a.model);
+  follow_few_step_model(pipe.files(), {a.scheduler, a.steps, a.guidance_scale, a.scheduler_given, a.steps_given,
+                                       a.guidance_given});
   const auto cond = pipe.encode_prompt(a.prompt);
   const auto uncond = pipe.encode_prompt(a.negative_prompt);
   warn_if_truncated(cond, "prompt");
   warn_if_truncated(uncond, "negative prompt");
-  auto scheduler = pipe.make_scheduler(a.scheduler);
+  auto scheduler = pipe.make_scheduler(a.scheduler, a.overrides);
 
   TorchGenerator generator(seed);
   const Tensor latents = generator.randn(pipe.latent_shape(1, a.height, a.width));
@@ -69,13 +73,15 @@ void run_generate(GenerateArgs a) {
   pipe.release_unet();  // one picture: the decoder's activations take the UNet's place
   const Image image = image_from_float(pipe.decode(final_latents));
 
-  const nlohmann::json settings = {{"command", "generate"},       {"model", a.model.model},
+  nlohmann::json settings = {{"command", "generate"},       {"model", a.model.model},
                                    {"weights_hash", weights_hash(pipe.files())},
                                    {"prompt", a.prompt},          {"negative_prompt", a.negative_prompt},
                                    {"seed", seed},                {"num_inference_steps", a.steps},
                                    {"guidance_scale", a.guidance_scale}, {"height", a.height},
                                    {"width", a.width},            {"scheduler", scheduler->name()},
                                    {"sdwalk_version", SDWALK_VERSION}};
+  if (!a.overrides.prediction_type.empty()) settings["prediction_type"] = a.overrides.prediction_type;
+  if (!a.overrides.timestep_spacing.empty()) settings["timestep_spacing"] = a.overrides.timestep_spacing;
   write_png(a.output, image, {{"sdwalk", settings.dump()}});
   std::printf("%s\n", a.output.c_str());
 }
@@ -96,11 +102,13 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--scheduler", a->scheduler,
                   "lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm or a diffusers class name (default: the "
                   "model's own)");
+  add_scheduler_override_flags(cmd, a->overrides);
   cmd->add_option("--output,-o", a->output, "PNG file to write (default: sdwalk-YYYYMMDD-HHMMSS.png)");
   cmd->callback([a, cmd] {
     a->size_given = cmd->count("--height") + cmd->count("--width") > 0;
     a->steps_given = cmd->count("--steps") > 0;
     a->guidance_given = cmd->count("--guidance-scale") > 0;
+    a->scheduler_given = cmd->count("--scheduler") > 0;
     run_generate(*a);
   });
 }

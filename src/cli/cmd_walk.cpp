@@ -9,6 +9,7 @@
 #include "cli/demo_model.hpp"
 #include "cli/model_options.hpp"
 #include "cli/progress.hpp"
+#include "cli/scheduler_flags.hpp"
 #include "sdwalk/animation.hpp"
 #include "sdwalk/atomic_file.hpp"
 #include "sdwalk/error.hpp"
@@ -27,7 +28,8 @@ struct WalkArgs {
   std::string save_path = "output/";
   std::string keyframes_file, resume;
   double fps = 0;
-  bool size_given = false, steps_given = false, guidance_given = false;
+  bool size_given = false, steps_given = false, guidance_given = false, scheduler_given = false;
+  SchedulerOverrides overrides;
 };
 
 std::string timestamp_name() {
@@ -127,6 +129,8 @@ void run_walk(WalkArgs a) {
     a.s.precision = precision_name(parse_precision(a.model.precision, "--precision"));
     a.s.weight_storage = weight_storage_name(parse_weight_storage(a.model.weights, "--weights"));
     if (!a.s.noise_file.empty()) a.s.noise_file = fs::absolute(a.s.noise_file).string();
+    a.s.prediction_type = a.overrides.prediction_type;
+    a.s.timestep_spacing = a.overrides.timestep_spacing;
     a.s.validate();
     choose_output(a);
     s = a.s;
@@ -137,6 +141,9 @@ void run_walk(WalkArgs a) {
                      s.precision.empty() ? a.model.precision : s.precision};
   model.weights = s.weight_storage.empty() ? "auto" : s.weight_storage;
   const auto pipe = load_pipeline(model);
+  if (a.resume.empty())
+    follow_few_step_model(pipe.files(), {s.scheduler, s.num_inference_steps, s.guidance_scale, a.scheduler_given,
+                                         a.steps_given, a.guidance_given});
   const std::string hash = weights_hash(pipe.files());
   check(s.weights_hash.empty() || s.weights_hash == hash,
         s.model + ": the weights changed since this run started (hash " + hash + ", the run has " + s.weights_hash +
@@ -196,6 +203,7 @@ void add_walk_command(CLI::App& app) {
   cmd->add_option("--scheduler", s.scheduler,
                   "lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm or a diffusers class name")
       ->capture_default_str();
+  add_scheduler_override_flags(cmd, a->overrides);
   cmd->add_option("--save-path", a->save_path, "Folder for the default output name")->capture_default_str();
   cmd->add_option("--output,-o", s.output, "Animation file, or the frames folder for --format png");
   cmd->add_option("--format", s.format, "gif, webp, mp4, webm or png (default: from --output, else gif)")
@@ -216,6 +224,7 @@ void add_walk_command(CLI::App& app) {
     a->size_given = cmd->count("--height") + cmd->count("--width") > 0;
     a->steps_given = cmd->count("--num-inference-steps") > 0;
     a->guidance_given = cmd->count("--guidance-scale") > 0;
+    a->scheduler_given = cmd->count("--scheduler") > 0;
     if (a->resume.empty())
       check(!a->s.mode.empty(), "walk: give a MODE (drift, noise, prompts, circle, keyframes) or --resume DIR");
     run_walk(*a);

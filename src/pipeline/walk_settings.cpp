@@ -21,6 +21,8 @@ nlohmann::json WalkSettings::to_json() const {
           {"width", width},
           {"step_size", step_size},
           {"scheduler", scheduler},
+          {"prediction_type", prediction_type},
+          {"timestep_spacing", timestep_spacing},
           {"seamless", seamless},
           {"embed_interp", embed_interp},
           {"noise_interp", noise_interp},
@@ -55,6 +57,8 @@ WalkSettings WalkSettings::from_json(const nlohmann::json& j) {
     s.width = j.at("width").get<int>();
     s.step_size = j.at("step_size").get<double>();
     s.scheduler = j.at("scheduler").get<std::string>();
+    s.prediction_type = j.value("prediction_type", "");  // absent in runs of older versions
+    s.timestep_spacing = j.value("timestep_spacing", "");
     s.seamless = j.at("seamless").get<bool>();
     s.embed_interp = j.at("embed_interp").get<std::string>();
     s.noise_interp = j.at("noise_interp").get<std::string>();
@@ -111,6 +115,11 @@ void WalkSettings::validate() const {
   check(noise_interp == "slerp" || noise_interp == "lerp", "--noise-interp must be slerp or lerp");
   check(!seeds.empty(), "walk " + mode + ": no seed");
   make_scheduler(scheduler, nlohmann::json::object());  // throws "unknown scheduler ..." with the known names
+  check(prediction_type.empty() || prediction_type == "epsilon" || prediction_type == "v_prediction",
+        "--prediction-type must be epsilon or v_prediction, got '" + prediction_type + "'");
+  check(timestep_spacing.empty() || timestep_spacing == "linspace" || timestep_spacing == "leading" ||
+            timestep_spacing == "trailing",
+        "--timestep-spacing must be linspace, leading or trailing, got '" + timestep_spacing + "'");
   if (mode == "keyframes") {
     check(seeds.size() == 1 || seeds.size() == prompts.size(),
           "keyframes: give one --seed (keyframe k uses seed + k) or one per prompt, got " + std::to_string(seeds.size()));

@@ -1,5 +1,5 @@
 #pragma once
-// transformers' CLIPTextModel (the text encoder of SD 1.x): token + learned position embeddings,
+// transformers' CLIPTextModel (the text encoder of SD 1.x, and of SD 2.x with gelu): token + learned position embeddings,
 // pre-LayerNorm transformer layers with causal self-attention, a final LayerNorm.
 #include <cstdint>
 #include <memory>

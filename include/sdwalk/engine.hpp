@@ -38,6 +38,7 @@ struct GenerateRequest {
   uint64_t seed = 0;      // torch.Generator seed of the noise (and of ancestral schedulers' noise)
   Tensor latents;         // [1, 4, h, w] initial noise instead of the seed's, when defined
   Tensor prompt_embeds, negative_prompt_embeds;  // [1, 77, C] instead of encoding the prompts, when defined
+  SchedulerOverrides scheduler_overrides;  // prediction_type / timestep_spacing on top of the model's config
 };
 
 struct GenerateResult {

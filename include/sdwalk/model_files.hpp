@@ -1,5 +1,5 @@
 #pragma once
-// Finds an SD 1.x model on disk and maps it to one internal naming (diffusers'/transformers'):
+// Finds an SD 1.x / 2.x model on disk and maps it to one internal naming (diffusers'/transformers'):
 // a diffusers pipeline folder, or a single-file original LDM checkpoint (.safetensors).
 // The weights stay in the files (mmap'ed views, stored dtype); configs are the diffusers
 // config.json documents, completed with diffusers' defaults for keys they leave out.
@@ -36,7 +36,7 @@ struct ModelFiles {
 // vae/config.json, scheduler/scheduler_config.json) replace the configs inferred for a single file
 // (needed where shapes cannot tell, e.g. attention heads of a non-standard model).
 // Every network's tensors are checked against its config (names and shapes); any defect, an
-// unsupported architecture (SD 2.x, SDXL) or a missing file throws one Error naming it.
+// unsupported architecture (SDXL, ...) or a missing file throws one Error naming it.
 ModelFiles load_model_files(const std::filesystem::path& path, const std::filesystem::path& tokenizer_dir = {},
                             const std::filesystem::path& config_dir = {});
 

@@ -55,7 +55,7 @@ struct EncodedPrompt {
 
 struct DenoiseOptions {
   int num_inference_steps = 50;
-  double guidance_scale = 7.5;  // classifier-free guidance runs when > 1, as in diffusers
+  double guidance_scale = 7.5;  // classifier-free guidance runs when > 1 (see uses_cfg), as in diffusers
 };
 
 // Wall time spent in each network (UNet: the denoising loop, scheduler and guidance included), summed
@@ -73,11 +73,16 @@ class StableDiffusionPipeline {
 
   EncodedPrompt encode_prompt(const std::string& prompt) const;
   // Scheduler by short name (lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm),
-  // or the model's own scheduler_config when name is empty.
-  std::unique_ptr<Scheduler> make_scheduler(const std::string& name) const;
+  // or the model's own scheduler_config when name is empty; `overrides` as from_config's kwargs.
+  std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const SchedulerOverrides& overrides = {}) const;
+  // Whether denoise() runs classifier-free guidance (an unconditional batch): guidance_scale > 1 and
+  // a UNet without time_cond_proj_dim, diffusers' do_classifier_free_guidance.
+  bool uses_cfg(double guidance_scale) const;
 
-  // The denoising loop. cond/uncond: [B, 77, C]; latents: [B, 4, h, w] initial noise before the
-  // init_noise_sigma scaling (as diffusers' `latents=` argument). Returns the final latents.
+  // The denoising loop. cond/uncond: [B, 77, C] (uncond may be undefined when !uses_cfg: only the
+  // conditional batch runs); latents: [B, 4, h, w] initial noise before the init_noise_sigma scaling
+  // (as diffusers' `latents=` argument). An LCM UNet gets guidance_scale_embedding(guidance - 1).
+  // Returns the final latents (LCM: the last step's denoised sample, as diffusers' pipelines).
   // `generator` feeds ancestral/LCM noise (may be null for deterministic schedulers).
   Tensor denoise(Scheduler& scheduler, const Tensor& cond, const Tensor& uncond, const Tensor& latents,
                  const DenoiseOptions& options, TorchGenerator* generator, const StepCallback& on_step = {}) const;

@@ -78,6 +78,16 @@ struct SchedulerConfig {
   static SchedulerConfig from_json(const nlohmann::json& config, const std::string& class_name);
 };
 
+// diffusers' from_config(config, **kwargs) overrides a user gives on top of the model's scheduler
+// config (SD-Turbo-like runs: trailing spacing, epsilon); "" keeps the config's value.
+struct SchedulerOverrides {
+  std::string prediction_type;   // epsilon | v_prediction | sample
+  std::string timestep_spacing;  // linspace | leading | trailing
+  bool empty() const { return prediction_type.empty() && timestep_spacing.empty(); }
+  // `config` with the overrides set (a null config counts as {}).
+  nlohmann::json applied_to(const nlohmann::json& config) const;
+};
+
 class Scheduler {
  public:
   virtual ~Scheduler() = default;

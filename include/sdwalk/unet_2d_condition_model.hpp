@@ -1,6 +1,7 @@
 #pragma once
-// diffusers UNet2DConditionModel for the SD 1.x family, built from its config.json and weights under
-// diffusers' tensor names. Activations run channels-last inside; the API is NCHW, as diffusers.
+// diffusers UNet2DConditionModel for the SD 1.x / 2.x family (and LCM-distilled UNets with
+// time_cond_proj_dim), built from its config.json and weights under diffusers' tensor names.
+// Activations run channels-last inside; the API is NCHW, as diffusers.
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -13,7 +14,7 @@ namespace sdwalk {
 class UNet2DConditionModel {
  public:
   // Reads everything from `config` (diffusers' defaults for absent keys), converts the weights once;
-  // throws Error for options outside the SD 1.x family (class/addition embeddings, SDXL-style
+  // throws Error for options outside the SD 1.x/2.x family (class/addition embeddings, SDXL-style
   // configs, ...) and for any tensor missing, misshapen or left unexplained by the config.
   // precision: of the convolutions and linear layers (BF16: weights stored bf16, f32 accumulation).
   UNet2DConditionModel(const nlohmann::json& config, const Weights& weights, Precision precision = Precision::F32,
@@ -22,9 +23,14 @@ class UNet2DConditionModel {
 
   // sample: [B, in_channels, h, w] (h, w multiples of downscale_factor()); timestep: the same for
   // the whole batch; encoder_hidden_states: [B, S, cross_attention_dim] -> [B, out_channels, h, w].
-  Tensor forward(const Tensor& sample, double timestep, const Tensor& encoder_hidden_states) const;
-  // time_embedding(time_proj(timestep)): [1, time_embed_dim].
-  Tensor time_embedding(double timestep) const;
+  // timestep_cond: [1, time_cond_proj_dim] (LCM's guidance_scale_embedding, one row for the whole
+  // batch like the timestep), or undefined for none; Error when given to a UNet without time_cond_proj_dim.
+  Tensor forward(const Tensor& sample, double timestep, const Tensor& encoder_hidden_states,
+                 const Tensor& timestep_cond = Tensor()) const;
+  // time_embedding(time_proj(timestep), timestep_cond): [1, time_embed_dim].
+  Tensor time_embedding(double timestep, const Tensor& timestep_cond = Tensor()) const;
+  // The config's time_cond_proj_dim; 0 when the UNet takes no guidance embedding.
+  int time_cond_proj_dim() const;
 
   const nlohmann::json& config() const;
   int in_channels() const;
@@ -36,5 +42,10 @@ class UNet2DConditionModel {
   struct Impl;
   std::unique_ptr<const Impl> impl_;
 };
+
+// diffusers' get_guidance_scale_embedding (the LCM pipelines' w embedding): [1, dim] =
+// [sin(1000 w f_j), cos(1000 w f_j)], f_j = exp(-j ln(10000) / (dim/2 - 1)), j < dim/2, in float32 as
+// torch computes it (an odd dim gets a trailing zero). The pipelines pass w = guidance_scale - 1.
+Tensor guidance_scale_embedding(double w, int64_t dim);
 
 }  // namespace sdwalk

@@ -20,6 +20,8 @@ struct WalkSettings {
   int height = 512, width = 512;
   double step_size = 0.001;
   std::string scheduler = "lms";
+  // diffusers' from_config overrides on the model's scheduler config ("": the config's own).
+  std::string prediction_type, timestep_spacing;
   bool seamless = false;
   std::string embed_interp = "slerp", noise_interp = "slerp";
   std::string noise_file;  // noise latents to use instead of drawing them

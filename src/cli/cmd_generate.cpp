@@ -11,6 +11,7 @@
 #include "cli/demo_model.hpp"
 #include "cli/model_options.hpp"
 #include "cli/progress.hpp"
+#include "cli/scheduler_flags.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/image.hpp"
 #include "sdwalk/request_checks.hpp"
@@ -25,9 +26,10 @@ struct GenerateArgs {
   ModelOptions model;
   std::string prompt, negative_prompt, scheduler, output;
   std::string seed;  // "" = random; parsed by parse_seed (one rule for every seed)
+  SchedulerOverrides overrides;
   int steps = 50, height = 512, width = 512;
   double guidance_scale = 7.5;
-  bool size_given = false, steps_given = false, guidance_given = false;
+  bool size_given = false, steps_given = false, guidance_given = false, scheduler_given = false;
   bool overwrite = false;
 };
 
@@ -68,6 +70,9 @@ void run_generate(GenerateArgs a) {
   std::fprintf(stderr, "seed: %llu\n", static_cast<unsigned long long>(seed));
 
   auto pipe = load_pipeline(a.model, [&](const ModelFiles& files) {
+    // A few-step model's own steps, guidance and scheduler first: the checks below see what will run.
+    follow_few_step_model(files, {a.scheduler, a.steps, a.guidance_scale, a.scheduler_given, a.steps_given,
+                                  a.guidance_given});
     latent_shape_for(files, 1, a.height, a.width);
     check_scheduler_request(files, a.scheduler, a.steps);
     check_request_memory(a.model, files, 1, a.height, a.width, a.guidance_scale > 1,
@@ -77,7 +82,7 @@ void run_generate(GenerateArgs a) {
   const auto uncond = pipe.encode_prompt(a.negative_prompt);
   warn_if_truncated(cond, "prompt");
   warn_if_truncated(uncond, "negative prompt");
-  auto scheduler = pipe.make_scheduler(a.scheduler);
+  auto scheduler = pipe.make_scheduler(a.scheduler, a.overrides);
 
   TorchGenerator generator(seed);
   const Tensor latents = generator.randn(pipe.latent_shape(1, a.height, a.width));
@@ -92,13 +97,15 @@ void run_generate(GenerateArgs a) {
   pipe.release_unet();  // one picture: the decoder's activations take the UNet's place
   const Image image = image_from_float(pipe.decode(final_latents));
 
-  const nlohmann::json settings = {{"command", "generate"},       {"model", a.model.model},
+  nlohmann::json settings = {{"command", "generate"},       {"model", a.model.model},
                                    {"weights_hash", weights_hash(pipe.files())},
                                    {"prompt", a.prompt},          {"negative_prompt", a.negative_prompt},
                                    {"seed", seed},                {"num_inference_steps", a.steps},
                                    {"guidance_scale", a.guidance_scale}, {"height", a.height},
                                    {"width", a.width},            {"scheduler", scheduler->name()},
                                    {"sdwalk_version", SDWALK_VERSION}};
+  if (!a.overrides.prediction_type.empty()) settings["prediction_type"] = a.overrides.prediction_type;
+  if (!a.overrides.timestep_spacing.empty()) settings["timestep_spacing"] = a.overrides.timestep_spacing;
   write_png(a.output, image, {{"sdwalk", settings.dump()}}, /*no_clobber=*/!a.overwrite);
   std::printf("%s\n", a.output.c_str());
 }
@@ -120,6 +127,7 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--scheduler", a->scheduler,
                   "lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm or a diffusers class name (default: the "
                   "model's own)");
+  add_scheduler_override_flags(cmd, a->overrides);
   cmd->add_option("--output,-o", a->output,
                   "PNG file to write, a new file (default: sdwalk-YYYYMMDD-HHMMSS.png); never a device, FIFO, "
                   "folder or symlink");
@@ -128,6 +136,7 @@ void add_generate_command(CLI::App& app) {
     a->size_given = cmd->count("--height") + cmd->count("--width") > 0;
     a->steps_given = cmd->count("--num-inference-steps") > 0;
     a->guidance_given = cmd->count("--guidance-scale") > 0;
+    a->scheduler_given = cmd->count("--scheduler") > 0;
     run_generate(*a);
   });
 }

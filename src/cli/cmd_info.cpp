@@ -5,6 +5,7 @@
 
 #include "cli/commands.hpp"
 #include "sdwalk/error.hpp"
+#include "sdwalk/model_family.hpp"
 #include "sdwalk/model_files.hpp"
 
 namespace sdwalk::cli {
@@ -67,6 +68,13 @@ nlohmann::json summary_json(const ModelFiles& m) {
   j["vae"]["latent_channels"] = v["latent_channels"];
   j["vae"]["scaling_factor"] = v["scaling_factor"];
   j["scheduler"] = value(m.scheduler_config, "_class_name");
+  const ModelFamily family = model_family(m);
+  j["family"] = family.label();
+  j["prediction_type"] = family.prediction_type;
+  j["timestep_spacing"] = family.timestep_spacing;
+  if (const auto few = few_step_defaults(m))
+    j["few_step"] = {{"why", few->why}, {"scheduler", few->scheduler}, {"num_inference_steps", few->num_inference_steps},
+                     {"guidance_scale", few->guidance_scale}};
   j["total"] = {{"tensors", m.text_encoder.size() + m.unet.size() + m.vae.size()},
                 {"parameters", m.text_encoder.parameter_count() + m.unet.parameter_count() + m.vae.parameter_count()}};
   return j;
@@ -79,7 +87,9 @@ void print_text(const ModelFiles& m) {
   auto counts = [](const Weights& w) {
     return std::to_string(w.size()) + " tensors, " + thousands(w.parameter_count()) + " parameters";
   };
+  const ModelFamily family = model_family(m);
   std::printf("model:         %s\n", m.path.string().c_str());
+  std::printf("family:        %s\n", family.label().c_str());
   std::printf("layout:        %s\n", layout_name(m.layout).c_str());
   std::printf("weights dtype: %s\n", m.weights_dtype.c_str());
   std::printf("configs:       %s\n", m.config_source.c_str());
@@ -99,13 +109,19 @@ void print_text(const ModelFiles& m) {
   std::printf("               block_out_channels %s, latent_channels %s, scaling_factor %s\n",
               value(v, "block_out_channels").c_str(), value(v, "latent_channels").c_str(),
               value(v, "scaling_factor").c_str());
-  std::printf("scheduler:     %s\n", value(m.scheduler_config, "_class_name").c_str());
+  std::printf("scheduler:     %s, prediction_type %s, timestep_spacing %s\n",
+              value(m.scheduler_config, "_class_name").c_str(), family.prediction_type.c_str(),
+              family.timestep_spacing.c_str());
+  if (const auto few = few_step_defaults(m))
+    std::printf("few-step:      %s: walks default to %s, %d step(s), guidance %g\n", few->why.c_str(),
+                few->scheduler.c_str(), few->num_inference_steps, few->guidance_scale);
   std::printf("total:         %zu tensors, %s parameters, all finite\n",
               m.text_encoder.size() + m.unet.size() + m.vae.size(),
               thousands(m.text_encoder.parameter_count() + m.unet.parameter_count() + m.vae.parameter_count()).c_str());
   if (m.layout == ModelLayout::LdmSingleFile && m.config_source.rfind("inferred", 0) == 0)
-    std::printf("note:          attention heads, norm groups, scaling_factor and the scheduler are SD 1.5's values "
-                "(tensor shapes cannot tell them); pass --config DIR for other models\n");
+    std::printf("note:          attention heads, norm groups, scaling_factor and the scheduler are %s's values "
+                "(tensor shapes cannot tell them); pass --config DIR for other models\n",
+                family.name == "SD 2.x" ? "SD 2.1" : "SD 1.5");
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "cli/model_options.hpp"
 #include "cli/interrupt_notice.hpp"
 #include "cli/progress.hpp"
+#include "cli/scheduler_flags.hpp"
 #include "sdwalk/animation.hpp"
 #include "sdwalk/atomic_file.hpp"
 #include "sdwalk/error.hpp"
@@ -31,7 +32,8 @@ struct WalkArgs {
   std::string save_path = "output/";
   std::string keyframes_file, resume;
   double fps = 0;
-  bool size_given = false, steps_given = false, guidance_given = false;
+  bool size_given = false, steps_given = false, guidance_given = false, scheduler_given = false;
+  SchedulerOverrides overrides;
 };
 
 std::string timestamp_name() {
@@ -123,6 +125,8 @@ void run_walk(WalkArgs a) {
     a.s.weight_storage = weight_storage_name(parse_weight_storage(a.model.weights, "--weights"));
     a.s.vae_tiling = a.model.vae_tiling;
     if (!a.s.noise_file.empty()) a.s.noise_file = fs::absolute(a.s.noise_file).string();
+    a.s.prediction_type = a.overrides.prediction_type;
+    a.s.timestep_spacing = a.overrides.timestep_spacing;
     a.s.validate();
     choose_output(a);
     if (seed_drawn) std::fprintf(stderr, "seed: %lld\n", static_cast<long long>(a.seeds[0]));  // once it is used
@@ -139,6 +143,10 @@ void run_walk(WalkArgs a) {
   model.vae_tiling = s.vae_tiling;
   model.weights = s.weight_storage.empty() ? "auto" : s.weight_storage;
   const auto pipe = load_pipeline(model, [&](const ModelFiles& files) {
+    // A new walk takes a few-step model's own steps, guidance and scheduler; the checks see those.
+    if (a.resume.empty())
+      follow_few_step_model(files, {s.scheduler, s.num_inference_steps, s.guidance_scale, a.scheduler_given,
+                                    a.steps_given, a.guidance_given});
     check_walk_request(files, s);
     check_request_memory(model, files, s.batch_size, s.height, s.width, s.guidance_scale > 1,
                          "walk " + std::to_string(s.width) + "x" + std::to_string(s.height) + " (batch " +
@@ -226,6 +234,7 @@ void add_walk_command(CLI::App& app) {
   cmd->add_option("--scheduler", s.scheduler,
                   "lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm or a diffusers class name")
       ->capture_default_str();
+  add_scheduler_override_flags(cmd, a->overrides);
   cmd->add_option("--save-path", a->save_path, "Folder for the default output name")->capture_default_str();
   cmd->add_option("--output,-o", s.output,
                   "Animation file named with its format's extension (x.gif, x.webp, x.mp4, x.webm), or the frames "
@@ -248,6 +257,7 @@ void add_walk_command(CLI::App& app) {
     a->size_given = cmd->count("--height") + cmd->count("--width") > 0;
     a->steps_given = cmd->count("--num-inference-steps") > 0;
     a->guidance_given = cmd->count("--guidance-scale") > 0;
+    a->scheduler_given = cmd->count("--scheduler") > 0;
     if (a->resume.empty())
       check(!a->s.mode.empty(), "walk: give a MODE (drift, noise, prompts, circle, keyframes) or --resume DIR");
     else

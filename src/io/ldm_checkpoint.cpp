@@ -17,7 +17,8 @@
 //   mid_block.resnets.0/1, mid.attn_1.{norm,q,k,v,proj_out} -> mid_block.attentions.0.{group_norm,
 //   to_q,to_k,to_v,to_out.0} (1x1 conv weights [C,C,1,1] become Linear weights [C,C]),
 //   nin_shortcut -> conv_shortcut, norm_out -> conv_norm_out.
-// Text encoder: cond_stage_model.transformer.* is transformers' CLIPTextModel under text_model.*.
+// Text encoder: cond_stage_model.transformer.* is transformers' CLIPTextModel under text_model.*
+// (SD 1.x); cond_stage_model.model.* is OpenCLIP's (SD 2.x, open_clip_checkpoint.cpp).
 #include <algorithm>
 #include <cstdlib>
 #include <optional>
@@ -31,6 +32,7 @@ namespace {
 const std::string kUnet = "model.diffusion_model.";
 const std::string kVae = "first_stage_model.";
 const std::string kText = "cond_stage_model.transformer.";
+const std::string kOpenClip = "cond_stage_model.model.";
 
 bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 
@@ -104,7 +106,7 @@ bool is_vae_attention_weight(const std::string& name) {
 }
 
 [[noreturn]] void unsupported(const std::string& label, const std::string& what) {
-  throw Error(label + ": " + what + "; sdwalk reads Stable Diffusion 1.x checkpoints only");
+  throw Error(label + ": " + what + "; sdwalk reads Stable Diffusion 1.x and 2.x checkpoints only");
 }
 
 }  // namespace
@@ -202,31 +204,32 @@ std::string ldm_vae_name(const std::string& key, int num_up) {
 
 LdmNetworks map_ldm_checkpoint(const SafeTensors& file) {
   const std::string& label = file.label();
-  std::vector<std::string> unet_keys, vae_keys, text_keys;
+  std::vector<std::string> unet_keys, vae_keys, text_keys, open_clip_keys;
   for (const auto& k : file.names()) {
     if (starts_with(k, "conditioner.embedders."))
       unsupported(label, "found '" + k + "', an SDXL checkpoint");
-    if (starts_with(k, "cond_stage_model.model."))
-      unsupported(label, "found '" + k + "', an OpenCLIP text encoder (Stable Diffusion 2.x)");
     if (starts_with(k, kVae + "loss.")) continue;  // the autoencoder's training loss (LPIPS, discriminator)
     if (starts_with(k, kUnet)) unet_keys.push_back(k.substr(kUnet.size()));
     else if (starts_with(k, kVae)) vae_keys.push_back(k.substr(kVae.size()));
     else if (starts_with(k, kText)) text_keys.push_back(k.substr(kText.size()));
+    else if (starts_with(k, kOpenClip)) open_clip_keys.push_back(k.substr(kOpenClip.size()));
     // Everything else (model_ema.*, the DDPM schedule buffers, ...) is not needed for inference.
   }
   auto require = [&](const std::vector<std::string>& keys, const std::string& prefix, const std::string& what) {
     if (keys.empty())
       throw Error(label + ": no " + what + " tensors (looked for keys '" + prefix +
-                  "*'); expected a full Stable Diffusion 1.x LDM checkpoint");
+                  "*'); expected a full Stable Diffusion 1.x or 2.x LDM checkpoint");
   };
   require(unet_keys, kUnet, "UNet");
   require(vae_keys, kVae, "VAE");
-  require(text_keys, kText, "text encoder");
+  if (!text_keys.empty() && !open_clip_keys.empty())
+    throw Error(label + ": both '" + kText + "*' and '" + kOpenClip + "*' text encoder keys; expected one text encoder");
+  if (open_clip_keys.empty()) require(text_keys, kText, "text encoder");
 
   LdmNetworks out{Weights("text_encoder", label + " (" + kText + "*)"), Weights("unet", label + " (" + kUnet + "*)"),
                   Weights("vae", label + " (" + kVae + "*)")};
   auto untranslatable = [&](const std::string& key) {
-    throw Error(label + ": tensor '" + key + "' has no counterpart in an SD 1.x model (unknown LDM key)");
+    throw Error(label + ": tensor '" + key + "' has no counterpart in an SD 1.x/2.x model (unknown LDM key)");
   };
 
   const int L = unet_layers_per_block(unet_keys, label);
@@ -250,6 +253,10 @@ LdmNetworks map_ldm_checkpoint(const SafeTensors& file) {
     out.vae.add(name, t);
   }
 
+  if (!open_clip_keys.empty()) {
+    out.text_encoder = map_open_clip_text_encoder(file, kOpenClip, open_clip_keys);
+    out.open_clip = true;
+  }
   for (const auto& k : text_keys) {
     if (k.size() >= 12 && k.compare(k.size() - 12, 12, "position_ids") == 0) continue;  // a buffer, not a weight
     // Older transformers versions saved CLIPTextModel without the text_model. level.

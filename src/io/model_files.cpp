@@ -36,7 +36,7 @@ std::string summarize_dtypes(const ModelFiles& m) {
   return seen.size() == 1 ? dtype_name(*seen.begin()) : "mixed";
 }
 
-ModelFiles load_single_file(const fs::path& path) {
+ModelFiles load_single_file(const fs::path& path, bool& open_clip) {
   const std::string ext = path.extension().string();
   if (ext == ".ckpt" || ext == ".pt" || ext == ".pth" || ext == ".bin")
     throw Error(path.string() + ": pickle checkpoints are not read (loading them can run code); use the .safetensors "
@@ -48,11 +48,16 @@ ModelFiles load_single_file(const fs::path& path) {
   m.text_encoder = std::move(nets.text_encoder);
   m.unet = std::move(nets.unet);
   m.vae = std::move(nets.vae);
-  m.text_encoder_config = io::infer_text_encoder_config(m.text_encoder).config;
-  m.unet_config = io::infer_unet_config(m.unet).config;
+  io::InferredConfig text = io::infer_text_encoder_config(m.text_encoder), unet = io::infer_unet_config(m.unet);
+  open_clip = nets.open_clip;
+  if (open_clip) io::apply_sd2_defaults(unet, text);
+  m.text_encoder_config = text.config;
+  m.unet_config = unet.config;
   m.vae_config = io::infer_vae_config(m.vae).config;
-  m.scheduler_config = io::sd15_scheduler_config();
-  m.config_source = "inferred from tensor shapes (+ SD 1.5 defaults)";
+  // As diffusers' from_single_file without a config: SD 2.x files get SD 2.1's (768-v) scheduler.
+  m.scheduler_config = open_clip ? io::sd21_scheduler_config() : io::sd15_scheduler_config();
+  m.config_source = open_clip ? "inferred from tensor shapes (+ SD 2.1 defaults)"
+                              : "inferred from tensor shapes (+ SD 1.5 defaults)";
   return m;
 }
 
@@ -78,7 +83,8 @@ std::string layout_name(ModelLayout layout) {
 ModelFiles load_model_files(const fs::path& path, const fs::path& tokenizer_dir, const fs::path& config_dir) {
   if (!fs::exists(path))
     throw Error(path.string() + ": no such file or folder (expected a diffusers model folder or a .safetensors checkpoint)");
-  ModelFiles m = fs::is_directory(path) ? io::load_diffusers_folder(path) : load_single_file(path);
+  bool open_clip = false;
+  ModelFiles m = fs::is_directory(path) ? io::load_diffusers_folder(path) : load_single_file(path, open_clip);
 
   if (!config_dir.empty()) {
     if (!fs::is_directory(config_dir)) throw Error(config_dir.string() + ": --config must be a diffusers model folder");
@@ -89,6 +95,9 @@ ModelFiles load_model_files(const fs::path& path, const fs::path& tokenizer_dir,
     m.config_source = config_dir.string() + " (given as config folder)";
   }
 
+  if (open_clip && m.text_encoder_config.value("num_hidden_layers", json()).is_number_integer())
+    m.text_encoder = io::keep_text_layers(m.text_encoder, m.text_encoder_config["num_hidden_layers"].get<int64_t>());
+
   const std::string label = path.string();
   io::check_supported(m.unet_config, m.text_encoder_config, label);
   io::check_config_values(m);
@@ -98,7 +107,7 @@ ModelFiles load_model_files(const fs::path& path, const fs::path& tokenizer_dir,
     io::check_weights(m.vae, io::vae_tensor_shapes(m.vae_config), m.config_source);
   } catch (const Error& e) {
     if (m.layout == ModelLayout::LdmSingleFile && config_dir.empty())
-      throw Error(std::string(e.what()) + "; if this is a non-standard SD 1.x model, pass the folder of its diffusers "
+      throw Error(std::string(e.what()) + "; if this is a non-standard SD 1.x/2.x model, pass the folder of its diffusers "
                                           "configs (--config DIR)");
     throw;
   }

@@ -5,6 +5,7 @@
 //   sd_schema.cpp           the tensors (names, shapes) a config implies; checking weights against them
 //   sd_config_inference.cpp configs inferred from tensor shapes (single files)
 //   ldm_checkpoint.cpp      original LDM key names -> diffusers names
+//   open_clip_checkpoint.cpp SD 2.x's OpenCLIP text encoder keys -> transformers names
 //   diffusers_folder.cpp    the diffusers pipeline folder layout
 #include <filesystem>
 #include <map>
@@ -36,8 +37,10 @@ json sd15_vae_config();
 json sd15_text_encoder_config();
 // What diffusers' from_single_file gives an SD 1.5 checkpoint: PNDMScheduler with SD 1.5's config.
 json sd15_scheduler_config();
+// ... and an SD 2.x one: stabilityai/stable-diffusion-2-1's DDIMScheduler config (v_prediction).
+json sd21_scheduler_config();
 // Throws Error "<label>: <what> is not supported ..." for architectures sdwalk does not run
-// (SD 2.x cross_attention_dim 1024, SDXL additions, class embeddings, ...).
+// (SDXL additions, class embeddings, ...).
 void check_supported(const json& unet_config, const json& text_encoder_config, const std::string& label);
 
 // ---- config_values.cpp
@@ -62,17 +65,31 @@ struct InferredConfig {
 InferredConfig infer_unet_config(const Weights& unet);
 InferredConfig infer_vae_config(const Weights& vae);
 InferredConfig infer_text_encoder_config(const Weights& text_encoder);
+// SD 2.x (the checkpoint's text encoder is OpenCLIP): what shapes cannot tell takes SD 2.1's values
+// instead of SD 1.5's: gelu, 23 text layers at most, heads of width 64, upcast_attention.
+void apply_sd2_defaults(InferredConfig& unet, InferredConfig& text_encoder);
 
 // ---- ldm_checkpoint.cpp
 struct LdmNetworks {
   Weights text_encoder, unet, vae;
+  bool open_clip = false;  // the text encoder came as OpenCLIP (SD 2.x), not as transformers' CLIPTextModel
 };
-// Maps model.diffusion_model.* / first_stage_model.* / cond_stage_model.transformer.* to diffusers
-// names (VAE attention 1x1 convs reshaped to Linear weights). Rejects SD 2.x / SDXL key sets.
+// Maps model.diffusion_model.* / first_stage_model.* / cond_stage_model.transformer.* (SD 1.x) or
+// cond_stage_model.model.* (SD 2.x, OpenCLIP) to diffusers names (VAE attention 1x1 convs reshaped
+// to Linear weights). Rejects SDXL key sets.
 LdmNetworks map_ldm_checkpoint(const SafeTensors& file);
 // Diffusers name of one key, relative to its prefix ("" when the key has no twin); exposed for tests.
 std::string ldm_unet_name(const std::string& key, int layers_per_block);
 std::string ldm_vae_name(const std::string& key, int num_up_blocks);
+
+// ---- open_clip_checkpoint.cpp
+// `keys` (relative to `prefix`, "cond_stage_model.model.") renamed to text_model.*, in_proj split into
+// q/k/v; Error naming a key with no CLIPTextModel counterpart.
+Weights map_open_clip_text_encoder(const SafeTensors& file, const std::string& prefix,
+                                   const std::vector<std::string>& keys);
+// The text encoder without layers num_layers and above: SD 2 runs 23 of OpenCLIP ViT-H's 24 layers, and
+// diffusers' converter reads only the layers its config names.
+Weights keep_text_layers(const Weights& text_encoder, int64_t num_layers);
 
 // ---- diffusers_folder.cpp
 ModelFiles load_diffusers_folder(const fs::path& folder);

@@ -1,6 +1,8 @@
 // Configs for a single-file checkpoint, read off its tensor shapes (diffusers names, after mapping).
 // What shapes cannot tell (attention heads, norm groups, scaling factor, ...) keeps SD 1.5's value;
 // `inferred` lists the keys that came from the tensors.
+#include <algorithm>
+
 #include "io/model_loading.hpp"
 #include "sdwalk/error.hpp"
 
@@ -119,6 +121,19 @@ InferredConfig infer_text_encoder_config(const Weights& te) {
   r.config["num_attention_heads"] = std::max<int64_t>(1, (hidden + 32) / 64);
   r.config["projection_dim"] = hidden;
   return r;
+}
+
+void apply_sd2_defaults(InferredConfig& unet, InferredConfig& text_encoder) {
+  json& t = text_encoder.config;
+  t["hidden_act"] = "gelu";
+  // OpenCLIP ViT-H/14 has 24 layers; SD 2 conditions on the penultimate one, so its config keeps 23.
+  t["num_hidden_layers"] = std::min<int64_t>(t["num_hidden_layers"].get<int64_t>(), 23);
+  json& u = unet.config;
+  json heads = json::array();
+  for (const auto& ch : u["block_out_channels"]) heads.push_back(std::max<int64_t>(1, ch.get<int64_t>() / 64));
+  u["attention_head_dim"] = heads;  // [5, 10, 20, 20] for SD 2's [320, 640, 1280, 1280]
+  u["upcast_attention"] = true;     // SD 2.1's value (2.0 has false); no effect in f32
+  u["sample_size"] = 96;
 }
 
 }  // namespace sdwalk::io

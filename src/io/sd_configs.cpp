@@ -127,16 +127,25 @@ json sd15_scheduler_config() {
   })");
 }
 
+// stabilityai/stable-diffusion-2-1 scheduler/scheduler_config.json.
+json sd21_scheduler_config() {
+  return json::parse(R"({
+    "_class_name": "DDIMScheduler", "beta_end": 0.012, "beta_schedule": "scaled_linear",
+    "beta_start": 0.00085, "clip_sample": false, "num_train_timesteps": 1000, "prediction_type": "v_prediction",
+    "set_alpha_to_one": false, "skip_prk_steps": true, "steps_offset": 1, "trained_betas": null
+  })");
+}
+
 void check_supported(const json& unet, const json& text, const std::string& label) {
   auto unsupported = [&](const std::string& what) {
-    throw Error(label + ": " + what + " is not supported (sdwalk runs Stable Diffusion 1.x models)");
+    throw Error(label + ": " + what + " is not supported (sdwalk runs Stable Diffusion 1.x and 2.x models)");
   };
   const auto cross = unet.value("cross_attention_dim", json());
-  if (cross == 1024) unsupported("cross_attention_dim 1024 (a Stable Diffusion 2.x UNet)");
   if (cross == 2048) unsupported("cross_attention_dim 2048 (an SDXL UNet)");
   if (!cross.is_number_integer()) unsupported("cross_attention_dim " + cross.dump());
-  for (const char* key : {"addition_embed_type", "class_embed_type", "encoder_hid_dim_type", "time_cond_proj_dim",
-                          "num_class_embeds", "time_embedding_act_fn", "timestep_post_act"})
+  // time_cond_proj_dim (LCM's guidance embedding) is supported.
+  for (const char* key : {"addition_embed_type", "class_embed_type", "encoder_hid_dim_type", "num_class_embeds",
+                          "time_embedding_act_fn", "timestep_post_act"})
     if (!unet.value(key, json()).is_null()) unsupported(std::string("UNet ") + key + " " + unet[key].dump());
   auto expect = [&](const char* key, const json& want) {
     if (unet.value(key, want) != want) unsupported(std::string("UNet ") + key + " " + unet[key].dump());

@@ -154,6 +154,9 @@ TensorShapes unet_tensor_shapes(const json& cfg) {
   b.conv("conv_in", boc[0], in_ch, kin);
   b.linear("time_embedding.linear_1", temb, boc[0]);
   b.linear("time_embedding.linear_2", temb, temb);
+  // LCM: the guidance embedding w enters through a bias-free projection onto the sinusoidal input.
+  if (cfg.value("time_cond_proj_dim", json()).is_number_integer())
+    b.linear("time_embedding.cond_proj", boc[0], r.integer("time_cond_proj_dim"), false);
 
   int64_t ch = boc[0];
   for (size_t i = 0; i < nb; ++i) {

@@ -20,14 +20,14 @@ const char* kDown = "DownBlock2D";
 const char* kCrossUp = "CrossAttnUpBlock2D";
 const char* kUp = "UpBlock2D";
 
-// Rejects every option that changes the network away from the SD 1.x family.
+// Rejects every option that changes the network away from the SD 1.x/2.x family.
 void reject_unsupported(const ConfigReader& c) {
-  const std::string sd1 = "sdwalk runs the SD 1.x UNet";
+  const std::string sd1 = "sdwalk runs the SD 1.x/2.x UNet";
   if (c.has("_class_name") && c.string("_class_name", "") != "UNet2DConditionModel")
     c.unsupported("_class_name", "expected UNet2DConditionModel");
   for (const char* key : {"class_embed_type", "num_class_embeds", "addition_embed_type", "addition_time_embed_dim",
                           "projection_class_embeddings_input_dim", "encoder_hid_dim", "encoder_hid_dim_type",
-                          "time_cond_proj_dim", "timestep_post_act", "time_embedding_act_fn", "cross_attention_norm",
+                          "timestep_post_act", "time_embedding_act_fn", "cross_attention_norm",
                           "reverse_transformer_layers_per_block"})
     c.require_null(key, sd1);
   // diffusers itself refuses num_attention_heads here (its attention_head_dim means heads).
@@ -124,7 +124,9 @@ UNet2DConditionModel::UNet2DConditionModel(const nlohmann::json& config, const W
   ParamReader p(weights, precision, storage);
   // Time embedding.
   impl->time_proj = Timesteps{channels[0], c.boolean("flip_sin_to_cos", true), float(c.number("freq_shift", 0))};
-  impl->time_embedding = TimestepEmbedding(p, "time_embedding", channels[0], impl->time_embed_dim);
+  const int cond_proj_dim = c.has("time_cond_proj_dim") ? c.integer("time_cond_proj_dim", 0) : 0;
+  check(cond_proj_dim >= 0, "unet config: time_cond_proj_dim must be positive");
+  impl->time_embedding = TimestepEmbedding(p, "time_embedding", channels[0], impl->time_embed_dim, cond_proj_dim);
   // The first and last convolutions touch 4 channels: f32 costs little and keeps the noise prediction exact.
   impl->conv_in = p.conv("conv_in", impl->in_channels, channels[0], conv_in_kernel, 1, (conv_in_kernel - 1) / 2,
                          Precision::F32);
@@ -185,11 +187,15 @@ UNet2DConditionModel::UNet2DConditionModel(const nlohmann::json& config, const W
 
 UNet2DConditionModel::~UNet2DConditionModel() = default;
 
-Tensor UNet2DConditionModel::time_embedding(double timestep) const {
-  return impl_->time_embedding.forward(impl_->time_proj.forward(timestep));
+Tensor UNet2DConditionModel::time_embedding(double timestep, const Tensor& timestep_cond) const {
+  return impl_->time_embedding.forward(impl_->time_proj.forward(timestep),
+                                       timestep_cond.defined() ? &timestep_cond : nullptr);
 }
 
-Tensor UNet2DConditionModel::forward(const Tensor& sample, double timestep, const Tensor& encoder_hidden_states) const {
+int UNet2DConditionModel::time_cond_proj_dim() const { return int(impl_->time_embedding.cond_proj_dim()); }
+
+Tensor UNet2DConditionModel::forward(const Tensor& sample, double timestep, const Tensor& encoder_hidden_states,
+                                     const Tensor& timestep_cond) const {
   const Impl& m = *impl_;
   check(sample.ndim() == 4 && sample.dim(1) == m.in_channels,
         "unet: sample has shape " + shape_string(sample.shape()) + ", expected [B, " + std::to_string(m.in_channels) +
@@ -207,7 +213,7 @@ Tensor UNet2DConditionModel::forward(const Tensor& sample, double timestep, cons
 
   // Every resnet adds time_emb_proj(silu(temb)); silu is taken once here. One timestep for the whole
   // batch: one row, which the resnets fold into their conv1 bias.
-  const Tensor temb_act = ops::silu(time_embedding(timestep));
+  const Tensor temb_act = ops::silu(time_embedding(timestep, timestep_cond));
 
   Tensor x = m.conv_in.forward(ops::nchw_to_nhwc(x_in));
   std::vector<Tensor> skips{x};

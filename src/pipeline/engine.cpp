@@ -35,7 +35,8 @@ void Engine::check(const GenerateRequest& r) const {
   sdwalk::check(r.num_inference_steps >= 1,
                 "num_inference_steps must be at least 1, got " + std::to_string(r.num_inference_steps));
   sdwalk::check(std::isfinite(r.guidance_scale), "guidance_scale must be a finite number");
-  if (!r.scheduler.empty()) make_scheduler(r.scheduler, nlohmann::json::object());  // "unknown scheduler ..."
+  if (!r.scheduler.empty() || !r.scheduler_overrides.empty())  // "unknown scheduler ...", a bad override
+    make_scheduler(r.scheduler.empty() ? "lms" : r.scheduler, r.scheduler_overrides.applied_to({}));
   const Shape shape = latent_shape(1, r.height, r.width);
   if (r.latents.defined())
     sdwalk::check(r.latents.shape() == shape, "latents have shape " + shape_string(r.latents.shape()) + ", expected " +
@@ -51,9 +52,12 @@ GenerateResult Engine::generate(const GenerateRequest& r, const Callbacks& callb
   check(r);
   const ops::ThreadScope scope(threads_);
   const Tensor cond = r.prompt_embeds.defined() ? r.prompt_embeds : pipe_->encode_prompt(r.prompt).embeds;
-  const Tensor uncond =
-      r.negative_prompt_embeds.defined() ? r.negative_prompt_embeds : pipe_->encode_prompt(r.negative_prompt).embeds;
-  auto scheduler = pipe_->make_scheduler(r.scheduler);
+  // Without CFG diffusers encodes no negative prompt, and neither do we.
+  const bool cfg = pipe_->uses_cfg(r.guidance_scale);
+  const Tensor uncond = !cfg                               ? Tensor()
+                        : r.negative_prompt_embeds.defined() ? r.negative_prompt_embeds
+                                                             : pipe_->encode_prompt(r.negative_prompt).embeds;
+  auto scheduler = pipe_->make_scheduler(r.scheduler, r.scheduler_overrides);
   // One generator, as diffusers' pipeline with generator=torch.Generator().manual_seed(seed): the
   // initial noise first, then the ancestral schedulers' draws from the same stream.
   TorchGenerator generator(r.seed);
@@ -74,6 +78,11 @@ GenerateResult Engine::generate(const GenerateRequest& r, const Callbacks& callb
                   {"width", r.width},
                   {"scheduler", scheduler->name()},
                   {"sdwalk_version", SDWALK_VERSION}};
+  // The overrides, when given, so that the settings still reproduce the image.
+  if (!r.scheduler_overrides.prediction_type.empty())
+    out.settings["prediction_type"] = r.scheduler_overrides.prediction_type;
+  if (!r.scheduler_overrides.timestep_spacing.empty())
+    out.settings["timestep_spacing"] = r.scheduler_overrides.timestep_spacing;
   return out;
 }
 

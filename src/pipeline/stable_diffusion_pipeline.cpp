@@ -84,9 +84,11 @@ EncodedPrompt StableDiffusionPipeline::encode_prompt(const std::string& prompt) 
   return out;
 }
 
-std::unique_ptr<Scheduler> StableDiffusionPipeline::make_scheduler(const std::string& name) const {
-  if (name.empty()) return make_scheduler_from_config(files_->scheduler_config);
-  return sdwalk::make_scheduler(name, files_->scheduler_config);
+std::unique_ptr<Scheduler> StableDiffusionPipeline::make_scheduler(const std::string& name,
+                                                                   const SchedulerOverrides& overrides) const {
+  const nlohmann::json config = overrides.applied_to(files_->scheduler_config);
+  if (name.empty()) return make_scheduler_from_config(config);
+  return sdwalk::make_scheduler(name, config);
 }
 
 void StableDiffusionPipeline::check_image_size(int height, int width) {
@@ -147,7 +149,9 @@ Tensor StableDiffusionPipeline::denoise(Scheduler& scheduler, const Tensor& cond
         "num_inference_steps must be at least 1, got " + std::to_string(options.num_inference_steps));
   check(std::isfinite(options.guidance_scale), "guidance scale must be a finite number");
   const int64_t batch = latents.dim(0);
-  check(cond.ndim() == 3 && cond.dim(0) == batch && uncond.shape() == cond.shape(),
+  const bool cfg = uses_cfg(options.guidance_scale);
+  // Without CFG the unconditional embeddings are not used (and may be left undefined).
+  check(cond.ndim() == 3 && cond.dim(0) == batch && (uncond.shape() == cond.shape() || (!cfg && !uncond.defined())),
         "embeddings " + shape_string(cond.shape()) + " / " + shape_string(uncond.shape()) +
             " do not match a batch of " + std::to_string(batch) + " latents");
   {
@@ -159,8 +163,11 @@ Tensor StableDiffusionPipeline::denoise(Scheduler& scheduler, const Tensor& cond
       malloc_trim(0);
     }
   }
-  const bool cfg = options.guidance_scale > 1.0;
   const Tensor context = cfg ? cat0({uncond.to_f32(), cond.to_f32()}) : cond.to_f32();
+  // An LCM UNet takes the guidance as an embedding of w = guidance_scale - 1 (diffusers' pipelines).
+  const Tensor timestep_cond = unet_->time_cond_proj_dim() > 0
+                                   ? guidance_scale_embedding(options.guidance_scale - 1.0, unet_->time_cond_proj_dim())
+                                   : Tensor();
 
   const ScopeTimer timer(clock_->unet_ns);
   scheduler.set_timesteps(options.num_inference_steps);
@@ -171,13 +178,18 @@ Tensor StableDiffusionPipeline::denoise(Scheduler& scheduler, const Tensor& cond
   for (int i = 0; i < total; ++i) {
     const double t = timesteps[size_t(i)];
     const Tensor model_in = scheduler.scale_model_input(cfg ? cat0({x, x}) : x, t);
-    const Tensor eps = unet_->forward(model_in, t, context);
+    const Tensor eps = unet_->forward(model_in, t, context, timestep_cond);
     const Tensor guided = cfg ? guide(eps, batch, float(options.guidance_scale)) : eps;
     x = scheduler.step(guided, t, x, generator);
     check_finite_values(x, "the latents after denoising step " + std::to_string(i + 1) + " of " + std::to_string(total));
     if (on_step) on_step(i + 1, total, x);
   }
   return x;
+}
+
+bool StableDiffusionPipeline::uses_cfg(double guidance_scale) const {
+  check(unet_ != nullptr, "the UNet was released (release_unet)");
+  return guidance_scale > 1.0 && unet_->time_cond_proj_dim() == 0;
 }
 
 const UNet2DConditionModel& StableDiffusionPipeline::unet() const {

@@ -175,7 +175,7 @@ size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, c
       uncond.push_back(f.uncond);
       latents.push_back(f.latents);
     }
-    auto scheduler = pipe.make_scheduler(s.scheduler);
+    auto scheduler = pipe.make_scheduler(s.scheduler, {s.prediction_type, s.timestep_spacing});
     // Ancestral schedulers draw per-step noise: every frame has its own stream from the walk's seed
     // (diffusers' list of generators), so a frame renders the same whatever its batch, whatever was
     // rendered before it and whether the run was resumed.

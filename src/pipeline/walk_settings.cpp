@@ -27,6 +27,8 @@ nlohmann::json WalkSettings::to_json() const {
           {"width", width},
           {"step_size", step_size},
           {"scheduler", scheduler},
+          {"prediction_type", prediction_type},
+          {"timestep_spacing", timestep_spacing},
           {"seamless", seamless},
           {"embed_interp", embed_interp},
           {"noise_interp", noise_interp},
@@ -88,6 +90,8 @@ WalkSettings WalkSettings::from_json(const nlohmann::json& j) {
     s.width = integer<int>(j.at("width"), "width");
     s.step_size = j.at("step_size").get<double>();
     s.scheduler = j.at("scheduler").get<std::string>();
+    s.prediction_type = j.value("prediction_type", "");  // absent in runs of older versions
+    s.timestep_spacing = j.value("timestep_spacing", "");
     s.seamless = j.at("seamless").get<bool>();
     s.embed_interp = j.at("embed_interp").get<std::string>();
     s.noise_interp = j.at("noise_interp").get<std::string>();
@@ -165,6 +169,11 @@ void WalkSettings::validate() const {
   animation.loop = loop;
   check_animation_options(animation);  // the writers' limits, known before any frame is rendered
   for (int64_t seed : seeds) check_seed(seed, "walk seeds");
+  check(prediction_type.empty() || prediction_type == "epsilon" || prediction_type == "v_prediction",
+        "--prediction-type must be epsilon or v_prediction, got '" + prediction_type + "'");
+  check(timestep_spacing.empty() || timestep_spacing == "linspace" || timestep_spacing == "leading" ||
+            timestep_spacing == "trailing",
+        "--timestep-spacing must be linspace, leading or trailing, got '" + timestep_spacing + "'");
   if (mode == "keyframes") {
     // Keyframe k uses seed + k with one seed: the last must still be a seed.
     if (seeds.size() == 1)

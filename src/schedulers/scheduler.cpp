@@ -80,6 +80,13 @@ std::string canonical(const std::string& name) { return name == "euler_ancestral
 
 }  // namespace
 
+nlohmann::json SchedulerOverrides::applied_to(const nlohmann::json& config) const {
+  nlohmann::json out = config.is_null() ? nlohmann::json::object() : config;
+  if (!prediction_type.empty()) out["prediction_type"] = prediction_type;
+  if (!timestep_spacing.empty()) out["timestep_spacing"] = timestep_spacing;
+  return out;
+}
+
 std::unique_ptr<Scheduler> make_scheduler_from_config(const nlohmann::json& scheduler_config) {
   SchedulerConfig c = SchedulerConfig::from_json(scheduler_config);
   const std::string cls = c.class_name;

@@ -33,4 +33,27 @@ Diff compare(const Tensor& ours, const Tensor& ref) {
   return d;
 }
 
+std::string Closeness::str() const {
+  std::ostringstream os;
+  os << "max_abs=" << max_abs << " worst err/tol=" << worst;
+  return os.str();
+}
+
+Closeness closeness(const Tensor& ours, const Tensor& ref, Tolerance tol) {
+  Closeness c;
+  if (ours.numel() != ref.numel()) {
+    c.worst = c.max_abs = std::numeric_limits<double>::infinity();
+    return c;
+  }
+  const Tensor a = ours.to_f32(), b = ref.to_f32();
+  for (int64_t i = 0; i < a.numel(); ++i) {
+    const double e = std::fabs(double(a.f32()[i]) - double(b.f32()[i]));
+    const double ratio = std::isnan(e) ? std::numeric_limits<double>::infinity()
+                                       : e / (tol.atol + tol.rtol * std::fabs(double(b.f32()[i])));
+    c.worst = std::max(c.worst, ratio);
+    c.max_abs = std::max(c.max_abs, e);
+  }
+  return c;
+}
+
 }  // namespace sdwalk::test

@@ -17,4 +17,20 @@ struct Diff {
 // Both tensors are converted to f32; shapes must have the same element count (else max_abs = inf).
 Diff compare(const Tensor& ours, const Tensor& ref);
 
+// The fixtures README's element-wise tolerance |ours - ref| <= atol + rtol |ref|.
+struct Tolerance {
+  double atol = 0, rtol = 0;
+};
+inline constexpr Tolerance kModuleTolerance{1e-4, 1e-4};    // single modules
+inline constexpr Tolerance kLatentsTolerance{2e-3, 1e-4};   // pipeline latents
+inline constexpr Tolerance kImageTolerance{1e-3, 0};        // images in [0, 1]
+
+struct Closeness {
+  double worst = 0;    // max over elements of |ours - ref| / (atol + rtol |ref|); <= 1 passes (inf: shapes differ or NaN)
+  double max_abs = 0;  // max |ours - ref|
+  bool ok() const { return worst <= 1.0; }
+  std::string str() const;
+};
+Closeness closeness(const Tensor& ours, const Tensor& ref, Tolerance tol);
+
 }  // namespace sdwalk::test

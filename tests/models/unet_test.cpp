@@ -156,13 +156,17 @@ TEST_F(UNetErrors, RejectsOptionsOutsideSD1) {
            {"addition_embed_type", "text_time"},
            {"class_embed_type", "timestep"},
            {"down_block_types", {"CrossAttnDownBlock2D", "CrossAttnDownBlock2D", "SimpleCrossAttnDownBlock2D", "DownBlock2D"}},
-           {"time_cond_proj_dim", 256},
            {"num_attention_heads", 8}}) {
     nlohmann::json config = files().config;
     config[key] = value;
     const std::string message = construct_error(config, files().weights);
     EXPECT_NE(message.find(key), std::string::npos) << key << ": got '" << message << "'";
   }
+  // time_cond_proj_dim (LCM) is supported: it asks for the guidance embedding's projection.
+  nlohmann::json lcm = files().config;
+  lcm["time_cond_proj_dim"] = 256;
+  const std::string message = construct_error(lcm, files().weights);
+  EXPECT_NE(message.find("time_embedding.cond_proj.weight"), std::string::npos) << message;
 }
 
 TEST_F(UNetErrors, NamesTheTensorWhenConfigAndWeightsDisagree) {

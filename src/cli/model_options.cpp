@@ -14,7 +14,7 @@
 namespace sdwalk::cli {
 
 void add_model_options(CLI::App* cmd, ModelOptions& o) {
-  cmd->add_option("--model", o.model, "Diffusers folder or single-file .safetensors checkpoint (SD 1.x)");
+  cmd->add_option("--model", o.model, "Diffusers folder or single-file .safetensors checkpoint (SD 1.x or 2.x)");
   cmd->add_option("--tokenizer", o.tokenizer, "Folder with the CLIP vocab.json and merges.txt (single-file checkpoints)");
   cmd->add_option("--config", o.config, "Diffusers folder whose config.json files describe a single-file checkpoint");
   cmd->add_option("--threads", o.threads, "CPU threads (0: all cores; more are capped at the cores, with a warning)")->check(CLI::NonNegativeNumber);
@@ -37,7 +37,7 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
 }
 
 StableDiffusionPipeline load_pipeline(const ModelOptions& o, const std::function<void(const ModelFiles&)>& check_request) {
-  check(!o.model.empty(), "no model given: pass --model DIR|FILE (a diffusers folder or an SD 1.x .safetensors checkpoint)");
+  check(!o.model.empty(), "no model given: pass --model DIR|FILE (a diffusers folder or an SD 1.x or 2.x .safetensors checkpoint)");
   ops::set_threads(thread_count_for(o.threads));
   std::fprintf(stderr, "loading %s\n", o.model.c_str());
   return StableDiffusionPipeline::load({o.model, o.tokenizer, o.config, parse_precision(o.precision, "--precision"),

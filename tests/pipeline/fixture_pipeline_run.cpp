@@ -37,8 +37,9 @@ PipelineRunReport replay_pipeline_case(const StableDiffusionPipeline& pipe, cons
   // The fixture stores negative embeddings exactly when diffusers ran CFG.
   const bool cfg = ref.contains("negative_prompt_embeds");
   EXPECT_EQ(pipe.uses_cfg(guidance), cfg) << "guidance " << guidance;
-  if (ref.metadata().count("do_classifier_free_guidance"))
+  if (ref.metadata().count("do_classifier_free_guidance")) {
     EXPECT_EQ(metadata_json(ref, "do_classifier_free_guidance").get<bool>(), cfg);
+  }
 
   const auto cond = pipe.encode_prompt(text_of(metadata_json(ref, "prompt")));
   report.embeds = check(cond.embeds, ref.get("prompt_embeds"), kModuleTolerance, "prompt_embeds");

@@ -81,8 +81,9 @@ TEST(PredictionType, VPredictionAgreesWithEpsilonInEveryScheduler) {
       // And the prediction type matters: the v output read as epsilon gives another picture (where the
       // run starts in high noise: near t = 0, v and epsilon almost coincide).
       auto wrong = make_scheduler(name, SchedulerOverrides{"epsilon", spacing}.applied_to(base));
-      if (eps->timesteps().front() > 500)
+      if (eps->timesteps().front() > 500) {
         EXPECT_GT(test::compare(run(*wrong, true, steps), a).rel(), 1e-2) << name << " " << spacing;
+      }
     }
   }
 }

@@ -1,5 +1,6 @@
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 
 #include "sdwalk/animation.hpp"
@@ -75,6 +76,19 @@ std::string frame_file_name(int64_t index) {
   char name[32];
   std::snprintf(name, sizeof name, "frame_%06lld.png", static_cast<long long>(index));
   return name;
+}
+
+// The writers' limits (GIF and WebP store durations in centiseconds / milliseconds as 16 bits), here
+// beside the formats so that settings can be checked without the writers.
+void check_animation_options(const AnimationOptions& options) {
+  check(std::isfinite(options.frame_duration_ms) && options.frame_duration_ms >= 1 &&
+            options.frame_duration_ms <= 655350,
+        "frame duration (--frame-duration, --fps): expected 1 ms .. 655350 ms (fps 0.0015 .. 1000), got " +
+            std::to_string(options.frame_duration_ms) + " ms");
+  check(options.loop >= 0 && options.loop <= 65535,
+        "loop (--loop): expected 0 (forever) .. 65535, got " + std::to_string(options.loop));
+  check(options.quality >= 0 && options.quality <= 100,
+        "quality: expected 0..100, got " + std::to_string(options.quality));
 }
 
 }  // namespace sdwalk

@@ -202,13 +202,6 @@ void StableDiffusionPipeline::release_unet() {
   if (memory_ == MemoryPolicy::Lean) malloc_trim(0);
 }
 
-VaeTiling parse_vae_tiling(const std::string& name, const std::string& flag) {
-  if (name == "auto") return VaeTiling::Auto;
-  if (name == "on") return VaeTiling::On;
-  if (name == "off") return VaeTiling::Off;
-  throw Error(flag + ": '" + name + "' is not a tiling mode; expected auto, on or off");
-}
-
 Tensor StableDiffusionPipeline::decode(const Tensor& latents) const {
   const ScopeTimer timer(clock_->vae_ns);
   // The UNet's freed activations stay in the heap (tensor.cpp keeps them for speed); the decoder's

@@ -50,8 +50,8 @@ const Products& products(int64_t bq, int64_t tk, int64_t d, int64_t hd, bool out
   return cache.emplace(key, std::move(pr)).first->second;
 }
 
-// Each row of s [rows, n] -> softmax, as bf16 into p.
-SDWALK_ISA_AVX512 void softmax_rows_to_bf16(const float* s, uint16_t* p, int64_t rows, int64_t n) {
+// Each row of s [rows, n] -> softmax, as bf16 into p; e: n + 16 floats of scratch.
+SDWALK_ISA_AVX512 void softmax_rows_to_bf16(const float* s, uint16_t* p, int64_t rows, int64_t n, float* e) {
   for (int64_t r = 0; r < rows; ++r) {
     const float* x = s + r * n;
     uint16_t* y = p + r * n;
@@ -62,19 +62,18 @@ SDWALK_ISA_AVX512 void softmax_rows_to_bf16(const float* s, uint16_t* p, int64_t
     for (int l = 0; l < kLanes; ++l) mx = std::max(mx, m[l]);
     for (; i < n; ++i) mx = std::max(mx, x[i]);
     const vf16 vmx = vbroadcast(mx);
-    std::vector<float> e(size_t(n + kLanes));
     vf16 sum{};
     for (i = 0; i + kLanes <= n; i += kLanes) {
       const vf16 v = vexp(vload(x + i) - vmx);
-      vstore(e.data() + i, v);
+      vstore(e + i, v);
       sum += v;
     }
     float total = 0;
     for (int l = 0; l < kLanes; ++l) total += sum[l];
-    for (; i < n; ++i) total += (e[size_t(i)] = vexp(vbroadcast(x[i] - mx))[0]);
+    for (; i < n; ++i) total += (e[i] = vexp(vbroadcast(x[i] - mx))[0]);
     const vf16 inv = vbroadcast(1.0f / total);
-    for (i = 0; i + kLanes <= n; i += kLanes) vstore_bf16(y + i, vload(e.data() + i) * inv);
-    if (i < n) vstore_bf16_partial(y + i, vload_partial(e.data() + i, n - i) * inv, n - i);
+    for (i = 0; i + kLanes <= n; i += kLanes) vstore_bf16(y + i, vload(e + i) * inv);
+    if (i < n) vstore_bf16_partial(y + i, vload_partial(e + i, n - i) * inv, n - i);
   }
 }
 }  // namespace
@@ -107,6 +106,7 @@ void attention_amx(const Tensor& q, const Tensor& k, const Tensor& v, int heads,
   {
     std::vector<float> s(size_t(kBlockQ * Tk));
     std::vector<uint16_t> p(size_t(kBlockQ * Tk));
+    std::vector<float> exps(size_t(Tk + kLanes));
     dnnl::stream stream(eng);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t t = 0; t < tasks; ++t) {
@@ -125,7 +125,7 @@ void attention_amx(const Tensor& q, const Tensor& k, const Tensor& v, int heads,
                                  {DNNL_ARG_WEIGHTS, memory(ktd, eng, const_cast<uint16_t*>(kp))},
                                  {DNNL_ARG_DST, memory(sd, eng, s.data())}});
       stream.wait();
-      softmax_rows_to_bf16(s.data(), p.data(), bq, Tk);
+      softmax_rows_to_bf16(s.data(), p.data(), bq, Tk, exps.data());
       pr.output.execute(stream, {{DNNL_ARG_SRC, memory(pd, eng, p.data())},
                                  {DNNL_ARG_WEIGHTS, memory(vd, eng, const_cast<uint16_t*>(vp))},
                                  {DNNL_ARG_DST, memory(od, eng, op)}});

@@ -10,6 +10,7 @@
 
 #include "common/cli_runner.hpp"
 #include "common/fixtures.hpp"
+#include "sdwalk/safetensors.hpp"
 #include "sdwalk/image.hpp"
 
 namespace sdwalk {
@@ -33,6 +34,16 @@ class GenerateCli : public ::testing::Test {
     fs::create_directories(dir_);
   }
   void TearDown() override { fs::remove_all(dir_); }
+
+  // mini-sd15 with the case's scheduler config in place of its own: the CLI then runs the case's
+  // scheduler with every key of it (a class name alone would drop e.g. use_karras_sigmas).
+  fs::path model_with_scheduler(const nlohmann::json& scheduler_config) {
+    const fs::path model = dir_ / "model";
+    fs::remove_all(model);
+    fs::copy(test::fixture("mini-sd15"), model, fs::copy_options::recursive);
+    std::ofstream(model / "scheduler" / "scheduler_config.json") << scheduler_config.dump(2);
+    return model;
+  }
   fs::path dir_;
 };
 
@@ -47,13 +58,13 @@ TEST_F(GenerateCli, SeededFixtureRunsGiveTheirPictureByteForByteTwice) {
       const auto j = test::metadata_json(ref, k);
       return j.is_string() ? j.get<std::string>() : std::string();
     };
+    const fs::path model = model_with_scheduler(test::metadata_json(ref, "scheduler_config"));
     const std::string args =
-        "generate --model " + shell_quote(test::fixture("mini-sd15").string()) + " --prompt " + shell_quote(str("prompt")) +
+        "generate --model " + shell_quote(model.string()) + " --prompt " + shell_quote(str("prompt")) +
         " --negative-prompt " + shell_quote(str("negative_prompt")) + " --seed " + seed.dump() + " --steps " +
         test::metadata_json(ref, "num_inference_steps").dump() + " --guidance-scale " +
         test::metadata_json(ref, "guidance_scale").dump() + " --height " + test::metadata_json(ref, "height").dump() +
-        " --width " + test::metadata_json(ref, "width").dump() + " --scheduler " + str("scheduler_class") +
-        " --precision f32";
+        " --width " + test::metadata_json(ref, "width").dump() + " --precision f32";
     const fs::path a = dir_ / "a.png", b = dir_ / "b.png";
     const auto ra = run_sdwalk(args + " -o " + shell_quote(a.string()));
     ASSERT_EQ(ra.status, 0) << ra.err;

@@ -1,6 +1,5 @@
 #include "models/model_sources.hpp"
 
-#include <fstream>
 #include <map>
 
 #include "common/fixtures.hpp"
@@ -13,9 +12,10 @@ std::string source_name(ModelSource s) {
   return s == ModelSource::DiffusersFolder ? "DiffusersFolder" : "Fp16SingleFile";
 }
 
+// The network's folder, whichever weight files it holds (fp32 ones, or only *.fp16 variants): the
+// loader finds them, as it does for a user's model.
 std::string source_fixture(ModelSource s, const std::string& network) {
-  if (s == ModelSource::DiffusersFolder)
-    return fixture("mini-sd15/" + network + "/diffusion_pytorch_model.safetensors").string();
+  if (s == ModelSource::DiffusersFolder) return fixture("mini-sd15/" + network).string();
   return fixture("mini-sd15.fp16.safetensors").string();
 }
 
@@ -26,11 +26,9 @@ const NetworkFiles& load_network(ModelSource s, const std::string& network) {
   if (it != cache.end()) return it->second;
   NetworkFiles out;
   if (s == ModelSource::DiffusersFolder) {
-    const auto file = SafeTensors::open(source_fixture(s, network));
-    out.weights = Weights(network, file.label());
-    for (const auto& name : file.names()) out.weights.add(name, file.get(name));
-    std::ifstream in(fixture("mini-sd15/" + network + "/config.json"));
-    out.config = nlohmann::json::parse(in);
+    const ModelFiles files = load_model_files(fixture("mini-sd15"));
+    out.config = network == "unet" ? files.unet_config : files.vae_config;
+    out.weights = network == "unet" ? files.unet : files.vae;
   } else {
     ModelFiles files = load_model_files(source_fixture(s, network), {}, fixture("mini-sd15"));
     out.config = network == "unet" ? files.unet_config : files.vae_config;

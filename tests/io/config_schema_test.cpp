@@ -4,6 +4,7 @@
 
 #include <functional>
 
+#include "common/error_of.hpp"
 #include "io/model_loading.hpp"
 #include "sdwalk/error.hpp"
 
@@ -12,14 +13,7 @@ namespace {
 
 using io::json;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 // Found by tests/fuzz/model_config_fuzz: json::value("use_quant_conv", true) threw
 // nlohmann's type_error for a value that is not a boolean.

@@ -11,6 +11,7 @@
 #include <limits>
 
 #include "common/compare.hpp"
+#include "common/error_of.hpp"
 #include "common/fixtures.hpp"
 #include "io/model_loading.hpp"
 #include "sdwalk/error.hpp"
@@ -44,14 +45,7 @@ FileCounts count_file(const fs::path& file, const std::string& prefix = "") {
   return c;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 // A scratch folder under the system temp dir, removed at the end of the test.
 struct TempDir {

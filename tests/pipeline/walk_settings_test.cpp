@@ -7,19 +7,13 @@
 #include <functional>
 #include <limits>
 
+#include "common/error_of.hpp"
 #include "sdwalk/error.hpp"
 
 namespace sdwalk {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 WalkSettings keyframes() {
   WalkSettings s;

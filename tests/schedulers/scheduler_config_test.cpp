@@ -4,6 +4,7 @@
 
 #include <functional>
 
+#include "common/error_of.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/python_json.hpp"
 #include "sdwalk/scheduler.hpp"
@@ -11,14 +12,7 @@
 namespace sdwalk {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 std::string config_error(const std::string& text) {
   return error_of([&] { make_scheduler_from_config(parse_python_json(text, "scheduler_config.json")); });

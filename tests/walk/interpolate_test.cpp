@@ -8,6 +8,7 @@
 #include <random>
 #include <string>
 
+#include "common/error_of.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/walk.hpp"
 
@@ -56,14 +57,7 @@ bool bitwise_equal(const Tensor& a, const Tensor& b) {
   return true;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 TEST(Linspace, IsNumpysStepTimesIndexWithTheExactEnd) {
   // numpy.linspace(0, 1, 11)[3] == 0.30000000000000004 (3 * 0.1), not 3 / 10.

@@ -8,6 +8,7 @@
 #include <functional>
 #include <random>
 
+#include "common/error_of.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/keyframes.hpp"
 #include "sdwalk/walk.hpp"
@@ -36,14 +37,7 @@ bool same(const Tensor& a, const Tensor& b) {
   return true;
 }
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using test::error_of;
 
 Keyframe key(unsigned s, int frames) {
   return {gaussian({1, 77, 16}, s), gaussian({1, 77, 16}, s + 100), gaussian({1, 4, 16, 16}, s + 200),

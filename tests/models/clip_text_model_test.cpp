@@ -7,6 +7,7 @@
 
 #include "common/compare.hpp"
 #include "common/fixtures.hpp"
+#include "models/text_encoder_outputs.hpp"
 #include "sdwalk/clip_text_model.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/model_files.hpp"
@@ -17,21 +18,6 @@ namespace {
 
 constexpr double kTolerance = 1e-4;  // max|ours - ref| / max|ref|, DESIGN.md's fp32 bound
 
-std::vector<std::vector<int64_t>> rows_of(const Tensor& ids) {
-  const int64_t B = ids.dim(0), T = ids.dim(1);
-  std::vector<std::vector<int64_t>> rows(static_cast<size_t>(B));
-  for (int64_t b = 0; b < B; ++b) rows[size_t(b)].assign(ids.data<int64_t>() + b * T, ids.data<int64_t>() + (b + 1) * T);
-  return rows;
-}
-
-// hidden_states [B, L+1, T, C] -> entry l as [B, T, C].
-Tensor hidden_state(const Tensor& all, int64_t l) {
-  const int64_t B = all.dim(0), L = all.dim(1), T = all.dim(2), C = all.dim(3);
-  Tensor out({B, T, C});
-  for (int64_t b = 0; b < B; ++b)
-    std::copy_n(all.f32() + (b * L + l) * T * C, T * C, out.f32() + b * T * C);
-  return out;
-}
 
 void expect_close(const Tensor& ours, const Tensor& ref, const std::string& what) {
   ASSERT_EQ(ours.numel(), ref.numel()) << what << ": " << shape_string(ours.shape()) << " vs " << shape_string(ref.shape());

@@ -1,7 +1,7 @@
 #pragma once
-// The two ways the fixture model reaches the networks: the diffusers folder (each network's
-// safetensors + config.json, read directly) and the fp16 single-file LDM checkpoint (through
-// load_model_files, configs from the fixture folder). Same weights, so the same references apply.
+// The two ways the fixture model reaches the networks: the diffusers folder and the fp16 single-file
+// LDM checkpoint (configs from the fixture folder), both through load_model_files. Same weights, so
+// the same references apply.
 #include <nlohmann/json.hpp>
 #include <string>
 

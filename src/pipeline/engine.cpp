@@ -6,6 +6,7 @@
 #include <cmath>
 
 #include "sdwalk/ops.hpp"
+#include "sdwalk/request_checks.hpp"
 #include "sdwalk/scheduler.hpp"
 #include "sdwalk/torch_generator.hpp"
 #include "sdwalk/walk_runner.hpp"
@@ -31,13 +32,13 @@ Engine::Engine(const EngineOptions& options) : options_(options) {
 }
 
 void Engine::check(const GenerateRequest& r) const {
-  StableDiffusionPipeline::check_image_size(r.height, r.width);
-  sdwalk::check(r.num_inference_steps >= 1,
-                "num_inference_steps must be at least 1, got " + std::to_string(r.num_inference_steps));
   sdwalk::check(std::isfinite(r.guidance_scale), "guidance_scale must be a finite number");
-  if (!r.scheduler.empty() || !r.scheduler_overrides.empty())  // "unknown scheduler ...", a bad override
+  // Against the model's configs, as the CLI checks before loading: the size multiple its UNet needs,
+  // the scheduler built on its config, steps within its training timesteps.
+  const Shape shape = latent_shape_for(pipe_->files(), 1, r.height, r.width);
+  check_scheduler_request(pipe_->files(), r.scheduler, r.num_inference_steps);
+  if (!r.scheduler_overrides.empty())  // a bad override
     make_scheduler(r.scheduler.empty() ? "lms" : r.scheduler, r.scheduler_overrides.applied_to({}));
-  const Shape shape = latent_shape(1, r.height, r.width);
   if (r.latents.defined())
     sdwalk::check(r.latents.shape() == shape, "latents have shape " + shape_string(r.latents.shape()) + ", expected " +
                                                   shape_string(shape) + " for " + std::to_string(r.width) + "x" +

@@ -15,7 +15,6 @@
 // (A 16-float vector under AVX2 is two ymm: the avx512 blocking there spills and ran at ~2.6 GFLOP/s.)
 // The file is built with -ffp-contract=fast so that a * b + c is one FMA where the ISA has it.
 #include <algorithm>
-#include <cstdlib>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -94,7 +93,7 @@ Tensor attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, int
     Tensor o = Tensor::uninitialized(q_in.shape(), out);
     detail::CountedCall count(&OpCounters::attention_flops, &OpCounters::attention_s,
                               4.0 * double(q_in.dim(0)) * double(q_in.dim(1)) * double(k_in.dim(1)) * double(q_in.dim(2)));
-    if (detail::attention_amx_supported(D_in) && !std::getenv("SDWALK_NO_AMX_ATTENTION"))
+    if (detail::attention_amx_supported(D_in))
       detail::attention_amx(q_in, k_in, v_in, heads, o);
     else
       detail::attention_bf16(q_in, k_in, v_in, heads, o);

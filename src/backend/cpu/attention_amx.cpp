@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <tuple>
@@ -80,6 +81,7 @@ SDWALK_ISA_AVX512 void softmax_rows_to_bf16(const float* s, uint16_t* p, int64_t
 
 bool attention_amx_supported(int64_t head_dim) {
   static const bool amx = [] {
+    if (std::getenv("SDWALK_NO_AMX_ATTENTION")) return false;  // to compare with the AVX512_BF16 kernel
     cap_onednn_isa();
     return dnnl::get_effective_cpu_isa() == dnnl::cpu_isa::avx512_core_amx && ops::isa() == ops::Isa::Avx512;
   }();

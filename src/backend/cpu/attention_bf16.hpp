@@ -12,7 +12,8 @@ bool attention_bf16_supported(int64_t head_dim);
 // no mask.
 void attention_bf16(const Tensor& q, const Tensor& k, const Tensor& v, int heads, Tensor& out);
 
-// The same through oneDNN's bf16 matmuls where they run on AMX (attention_amx.cpp), on the avx512 path.
+// The same through oneDNN's bf16 matmuls where they run on AMX (attention_amx.cpp), on the avx512 path,
+// unless SDWALK_NO_AMX_ATTENTION is set (read once).
 bool attention_amx_supported(int64_t head_dim);
 void attention_amx(const Tensor& q, const Tensor& k, const Tensor& v, int heads, Tensor& out);
 

@@ -97,7 +97,7 @@ TEST_F(GenerateCli, BadInputFailsWithOneLineAndWritesNothing) {
       {base + " -o " + shell_quote((dir_ / "missing/x.png").string()), "does not exist"},
       {base + " --vae-tiling=sideways" + o, "tiling mode"},
       // Without --model the demo model is used, but a tokenizer alone describes no model.
-      {"generate -p x --tokenizer " + shell_quote(test::fixture("clip_tokenizer").string()) + o, "--model"},
+      {"generate -p x --tokenizer " + shell_quote(test::fixture("mini-sd15/tokenizer").string()) + o, "--model"},
   };
   for (const auto& [args, expect] : cases) {
     const auto r = run_sdwalk(args);

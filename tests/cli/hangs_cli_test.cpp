@@ -43,7 +43,7 @@ TEST_F(HangsCli, ModelFilesThatAreFifosAreRefused) {
   const fs::path config = model_copy("config", {});
   fifo(config / "unet" / "config.json");
   expect_refused(gen + " --model " + shell_quote(single.string()) + " --config " + shell_quote(config.string()) +
-                 " --tokenizer " + shell_quote(test::fixture("clip_tokenizer").string()));
+                 " --tokenizer " + shell_quote((config / "tokenizer").string()));
 }
 
 TEST_F(HangsCli, WalkInputsThatAreFifosAreRefused) {

@@ -32,6 +32,7 @@ TEST_F(TokenizeCli, LastLineIsTheFixtureInputIds) {
   const fs::path path = test::fixture("tokenizer_cases.json");
   SDWALK_REQUIRE_FIXTURE(path);
   SDWALK_REQUIRE_FIXTURE(test::fixture("mini-sd15/tokenizer/vocab.json"));
+  SDWALK_REQUIRE_SD15_TOKENIZER();
   const nlohmann::json cases = nlohmann::json::parse(std::ifstream(path)).at("cases");
   int checked = 0;
   for (size_t i = 0; i < cases.size(); ++i) {
@@ -39,7 +40,7 @@ TEST_F(TokenizeCli, LastLineIsTheFixtureInputIds) {
     const bool truncated = c.at("truncated").get<bool>();
     if (i % 10 != 0 && !truncated) continue;
     const std::string source = checked % 2 ? "--model " + shell_quote(test::fixture("mini-sd15").string())
-                                           : "--tokenizer " + shell_quote(test::fixture("clip_tokenizer").string());
+                                           : "--tokenizer " + shell_quote(test::sd15_tokenizer_dir().string());
     const RunResult r = run_sdwalk("tokenize " + source + " -- " + shell_quote(c.at("prompt")));
     const std::string name = c.at("name");
     ASSERT_EQ(r.status, 0) << name << ": " << r.err;

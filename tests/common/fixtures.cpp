@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 
 #include "sdwalk/python_json.hpp"
 
@@ -32,6 +33,33 @@ nlohmann::json metadata_json(const SafeTensors& file, const std::string& key) {
   if (it == file.metadata().end()) return nullptr;
   // Python wrote these: scheduler configs hold -Infinity (lambda_min_clipped), which strict JSON rejects.
   return parse_python_json(it->second, file.label() + " metadata \"" + key + "\"");
+}
+
+std::filesystem::path sd15_tokenizer_dir() {
+  namespace fs = std::filesystem;
+  auto pads_with_end_of_text = [](const fs::path& dir) {
+    std::error_code ec;
+    if (!fs::is_regular_file(dir / "vocab.json", ec) || !fs::is_regular_file(dir / "merges.txt", ec)) return false;
+    try {
+      const nlohmann::json config = nlohmann::json::parse(std::ifstream(dir / "tokenizer_config.json"));
+      const nlohmann::json& pad = config.at("pad_token");
+      return (pad.is_object() ? pad.at("content") : pad) == "<|endoftext|>";
+    } catch (const std::exception&) {
+      return false;
+    }
+  };
+  static const fs::path found = [&] {
+    if (pads_with_end_of_text(fixture("clip_tokenizer"))) return fixture("clip_tokenizer");
+    std::vector<fs::path> models;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(fixtures_dir(), ec))
+      if (fs::is_regular_file(e.path() / "model_index.json", ec)) models.push_back(e.path());
+    std::sort(models.begin(), models.end());
+    for (const fs::path& m : models)
+      if (pads_with_end_of_text(m / "tokenizer")) return m / "tokenizer";
+    return fs::path();
+  }();
+  return found;
 }
 
 std::filesystem::path sdwalk_binary() {

@@ -15,7 +15,7 @@ namespace {
 namespace fs = std::filesystem;
 
 const ClipTokenizer& tokenizer() {
-  static const ClipTokenizer t = ClipTokenizer::load(test::fixture("clip_tokenizer"));
+  static const ClipTokenizer t = ClipTokenizer::load(test::sd15_tokenizer_dir());
   return t;
 }
 
@@ -40,7 +40,7 @@ fs::path tokenizer_with(const std::string& file, const std::string& content) {
   fs::remove_all(dir);
   fs::create_directories(dir);
   for (const char* f : {"vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"})
-    if (f != file) fs::copy_file(test::fixture("clip_tokenizer") / f, dir / f);
+    if (f != file) fs::copy_file(test::sd15_tokenizer_dir() / f, dir / f);
   if (!content.empty()) std::ofstream(dir / file, std::ios::binary) << content;
   return dir;
 }
@@ -48,7 +48,7 @@ fs::path tokenizer_with(const std::string& file, const std::string& content) {
 TEST(ClipTokenizer, MatchesTransformersOnEveryFixtureCase) {
   const fs::path path = test::fixture("tokenizer_cases.json");
   SDWALK_REQUIRE_FIXTURE(path);
-  SDWALK_REQUIRE_FIXTURE(test::fixture("clip_tokenizer/vocab.json"));
+  SDWALK_REQUIRE_SD15_TOKENIZER();
   const nlohmann::json doc = nlohmann::json::parse(std::ifstream(path));
   ASSERT_FALSE(doc.at("cases").empty());
   EXPECT_EQ(tokenizer().max_length(), doc.at("max_length").get<int>());
@@ -76,6 +76,7 @@ TEST(ClipTokenizer, MatchesTransformersOnEveryFixtureCase) {
 }
 
 TEST(ClipTokenizer, RemovedTextIsWhatTruncationCutOff) {
+  SDWALK_REQUIRE_SD15_TOKENIZER();
   const fs::path path = test::fixture("tokenizer_cases.json");
   SDWALK_REQUIRE_FIXTURE(path);
   const nlohmann::json doc = nlohmann::json::parse(std::ifstream(path));
@@ -94,6 +95,7 @@ TEST(ClipTokenizer, RemovedTextIsWhatTruncationCutOff) {
 }
 
 TEST(ClipTokenizer, DecodesAsciiPromptsBackToTheirLowercasedWords) {
+  SDWALK_REQUIRE_SD15_TOKENIZER();
   const fs::path path = test::fixture("tokenizer_cases.json");
   SDWALK_REQUIRE_FIXTURE(path);
   const nlohmann::json doc = nlohmann::json::parse(std::ifstream(path));
@@ -117,7 +119,7 @@ TEST(ClipTokenizer, LoadsTheMiniSd15Tokenizer) {
 }
 
 TEST(ClipTokenizer, RejectsMissingAndMalformedFilesNamingThem) {
-  SDWALK_REQUIRE_FIXTURE(test::fixture("clip_tokenizer/vocab.json"));
+  SDWALK_REQUIRE_SD15_TOKENIZER();
   EXPECT_NE(error_of("/nonexistent/sdwalk_tokenizer").find("/nonexistent/sdwalk_tokenizer"), std::string::npos);
   EXPECT_NE(error_of(tokenizer_with("vocab.json", "")).find("vocab.json"), std::string::npos);
   EXPECT_NE(error_of(tokenizer_with("merges.txt", "")).find("merges.txt"), std::string::npos);
@@ -134,6 +136,7 @@ TEST(ClipTokenizer, RejectsMissingAndMalformedFilesNamingThem) {
 }
 
 TEST(ClipTokenizer, ReproducesTheTextEncoderFixtureIds) {
+  SDWALK_REQUIRE_SD15_TOKENIZER();
   const fs::path path = test::fixture("expected/text_encoder.safetensors");
   SDWALK_REQUIRE_FIXTURE(path);
   const SafeTensors f = SafeTensors::open(path);
@@ -169,12 +172,14 @@ int check_ids_against_metadata(const fs::path& path) {
 }
 
 TEST(ClipTokenizer, ReproducesThePipelineFixtureIds) {
+  SDWALK_REQUIRE_SD15_TOKENIZER();
   const auto files = test::fixture_files("expected", "pipeline_", ".safetensors");
   if (files.empty()) GTEST_SKIP() << "no pipeline_*.safetensors in " << test::fixture("expected");
   for (const auto& path : files) EXPECT_EQ(check_ids_against_metadata(path), 2) << path;
 }
 
 TEST(ClipTokenizer, ReproducesTheWalkFixtureIds) {
+  SDWALK_REQUIRE_SD15_TOKENIZER();
   const auto files = test::fixture_files("expected/interpolation", "walk", ".safetensors");
   if (files.empty()) GTEST_SKIP() << "no walk*.safetensors in " << test::fixture("expected/interpolation");
   for (const auto& path : files) EXPECT_GE(check_ids_against_metadata(path), 2) << path;

@@ -54,9 +54,13 @@ float numpy_norm_f32(const float* x, int64_t n) {
     const float a2 = acc[2][j] + acc[2][j + 4], a3 = acc[3][j] + acc[3][j + 4];
     lane[j] = (a0 + a1) + (a2 + a3);
   }
-  float dot = n1 > 0 ? (lane[0] + lane[1]) + (lane[2] + lane[3]) : 0.0f;
-  for (int64_t i = n1; i < n; ++i) dot = std::fma(x[i], x[i], dot);  // the driver's tail loop
-  return std::sqrt(dot);
+  const float kernel = n1 > 0 ? (lane[0] + lane[1]) + (lane[2] + lane[3]) : 0.0f;
+  // The driver's tail loop (sdot.c): float products added to a double that starts at the kernel's
+  // sum, rounded to float once at the end. Checked against NumPy on OpenBLAS for sizes that are no
+  // multiple of 32 (tests/walk/numpy_slerp_test.cpp).
+  double dot = kernel;
+  for (int64_t i = n1; i < n; ++i) dot += double(x[i] * x[i]);
+  return std::sqrt(float(dot));
 }
 
 }  // namespace sdwalk::walk_detail

@@ -12,7 +12,7 @@ float numpy_sum_f32(const float* a, int64_t n);
 // np.linalg.norm of a float32 array: sqrt(x.dot(x)) in float32, where x.dot(x) is BLAS sdot.
 // The sum follows OpenBLAS's x86-64 AVX2 (Haswell) sdot kernel, single-threaded: 32 fused
 // multiply-add lanes, folded as that kernel folds them; the elements past the last multiple of 32
-// are added one at a time.
+// are added one at a time to a double (the driver's tail loop).
 float numpy_norm_f32(const float* x, int64_t n);
 
 }  // namespace sdwalk::walk_detail

@@ -58,8 +58,14 @@ Callbacks step_callbacks(const py::object& callback) {
 Engine make_engine(const std::string& model, const std::string& tokenizer, const std::string& config, int threads,
                    const std::string& precision, const std::string& weights) {
   py::gil_scoped_release nogil;
-  return Engine({model, tokenizer, config, threads, parse_precision(precision, "precision"),
-                 parse_weight_storage(weights, "weights")});
+  EngineOptions o;
+  o.model = model;
+  o.tokenizer = tokenizer;
+  o.config = config;
+  o.threads = threads;
+  o.precision = parse_precision(precision, "precision");
+  o.weights = parse_weight_storage(weights, "weights");
+  return Engine(o);
 }
 
 }  // namespace

@@ -13,6 +13,8 @@
 #include "sdwalk/error.hpp"
 #include "sdwalk/image.hpp"
 #include "sdwalk/pipeline.hpp"
+#include "sdwalk/request_checks.hpp"
+#include "sdwalk/run_folder.hpp"
 #include "sdwalk/walk.hpp"
 #include "sdwalk/walk_settings.hpp"
 
@@ -26,7 +28,13 @@ struct EngineOptions {
   Precision precision = Precision::F32;
   WeightStorage weights = WeightStorage::Auto;
   VaeTiling vae_tiling = VaeTiling::Auto;
+  // Keep: a long-lived engine keeps every network between requests. Lean: one request (the CLI):
+  // the text encoder goes once prompts are encoded, the UNet before a picture's decode.
   MemoryPolicy memory = MemoryPolicy::Keep;
+  // Runs on the model's files before the networks are built: a request's model-aware checks (and
+  // defaults) then fail within a second instead of after the load. See request_checks.hpp.
+  std::function<void(const ModelFiles&)> check_request;
+  MemoryLimit memory_limit;  // what prepare_request allows a request
 };
 
 struct GenerateRequest {
@@ -47,12 +55,29 @@ struct GenerateResult {
   nlohmann::json settings;  // what reproduces the image (the CLI writes it into the PNG)
 };
 
+// The model-aware part of a request, for EngineOptions::check_request (before the networks are built):
+// a few-step model's defaults for the sampling settings `given` leaves open (a resumed walk gives all),
+// then the size, scheduler, steps, noise file and memory checks against the model's files. Returns
+// the line saying which defaults were taken, "" when none.
+std::string prepare_request(const ModelFiles& files, const EngineOptions& options, GenerateRequest& request,
+                            const SamplingGiven& given);
+std::string prepare_request(const ModelFiles& files, const EngineOptions& options, WalkSettings& walk,
+                            const SamplingGiven& given);
+
 // Progress, and the way to stop: a callback that returns false cancels, and the call throws Cancelled
 // within one denoising step. A cancelled render leaves the frames it wrote: rendering the same plan
 // into the same folder again resumes it.
 struct Callbacks {
   std::function<bool(int step, int steps)> on_step;
   std::function<bool(size_t frame, const Image& image)> on_frame;  // walks: every frame, in order
+  std::function<void(size_t frames, size_t to_render)> on_plan;    // walk(): once planned, before rendering
+  std::function<void(const std::string& line)> on_notice;          // e.g. a prompt cut at 77 tokens
+};
+
+struct WalkResult {
+  size_t frames = 0;             // frames of the walk
+  size_t rendered = 0;           // rendered by this call (the others were on disk)
+  std::filesystem::path output;  // the animation, or the frames folder
 };
 
 struct Cancelled : Error {
@@ -81,6 +106,10 @@ class Engine {
   std::vector<Frame> plan(const WalkSettings& settings) const;
   size_t render(const WalkSettings& settings, const std::vector<Frame>& frames, const std::filesystem::path& run_dir,
                 const Callbacks& callbacks = {}) const;
+  // A whole walk into its run folder: frames already there must have been rendered under the same
+  // fingerprint (settings, weights, configs, noise file), then plan, render what is missing, write
+  // the animation. Cancelling (a callback returns false) leaves a run that RunFolder::open resumes.
+  WalkResult walk(RunFolder& run, const Callbacks& callbacks = {}) const;
 
   int threads() const { return threads_; }
   const StableDiffusionPipeline& pipeline() const { return *pipe_; }

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "sdwalk/model_files.hpp"
+#include "sdwalk/pipeline.hpp"
 #include "sdwalk/tensor.hpp"
 
 namespace sdwalk {
@@ -17,5 +18,31 @@ Shape latent_shape_for(const ModelFiles& files, int batch, int height, int width
 // Builds scheduler `name` ("": the model's own) from the model's scheduler config and sets `steps`
 // timesteps: unknown names, configs the class cannot run and step counts out of range fail here.
 void check_scheduler_request(const ModelFiles& files, const std::string& name, int steps);
+
+// Which sampling settings of a request the user gave: a model's own defaults never replace those.
+struct SamplingGiven {
+  bool scheduler = false, steps = false, guidance = false;
+};
+// The sampling settings of a request, to be completed from the model.
+struct Sampling {
+  std::string& scheduler;
+  int& steps;
+  double& guidance_scale;
+  SamplingGiven given;
+};
+// When the model's scheduler config makes it a few-step model (LCM, SD-Turbo-like: few_step_defaults),
+// sets what the user did not give to its defaults and returns the line that says so; "" otherwise.
+std::string follow_few_step_model(const ModelFiles& files, Sampling sampling);
+
+// How a request's memory is bounded: by max_bytes when > 0, else by the memory available now.
+struct MemoryLimit {
+  double max_bytes = 0;
+  std::string max_name = "max_memory";  // how the caller names the limit (the CLI: "--max-memory")
+};
+// Throws Error saying how much `images` pictures per UNet batch at height x width would take (CFG
+// when guidance > 1) when that exceeds the limit.
+void check_request_memory(const ModelFiles& files, Precision precision, WeightStorage weights, VaeTiling tiling,
+                          int images, int height, int width, bool cfg, const MemoryLimit& limit,
+                          const std::string& what);
 
 }  // namespace sdwalk

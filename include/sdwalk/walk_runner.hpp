@@ -1,7 +1,7 @@
 #pragma once
 // Renders a walk into a run folder (settings.json + frame_000000.png ...), one frame file at a time,
-// each written atomically; a run can be resumed (only missing frames are rendered) and is turned
-// into an animation by streaming the PNG frames into a FrameSink.
+// each written atomically; a run can be resumed (only missing frames are rendered). RunFolder
+// (run_folder.hpp) names the run and writes its animation; Engine::walk puts the two together.
 #include <filesystem>
 #include <functional>
 #include <vector>
@@ -40,8 +40,5 @@ struct RenderProgress {
 // folder it created is removed again: it would hold nothing to resume.
 size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& settings, const std::vector<Frame>& frames,
                    const std::filesystem::path& run_dir, const RenderProgress& progress = {});
-
-// Streams run_dir's frames (count of them) into the animation settings.output (never overwriting it).
-void write_animation(const WalkSettings& settings, const std::filesystem::path& run_dir, size_t count);
 
 }  // namespace sdwalk

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "sdwalk/keyframes.hpp"
+
 namespace sdwalk {
 
 struct WalkSettings {
@@ -46,6 +48,9 @@ struct WalkSettings {
   static WalkSettings read_run_folder(const std::filesystem::path& run_dir);
   // Throws Error naming the setting that is wrong (before any model is loaded).
   void validate() const;
+  // A keyframes walk's prompts, negative prompts (absent: the one negative_prompts holds), seeds (in
+  // every keyframe or in none) and frame counts from a keyframe file's entries; `source` names it.
+  void add_keyframes(const std::vector<KeyframeSpec>& keys, const std::string& source);
   // How many noises the mode uses (drift/prompts 1, noise/circle 2, keyframes one per keyframe).
   int noise_count() const;
 };

@@ -19,6 +19,7 @@
 #include "sdwalk/error.hpp"
 #include "sdwalk/ops.hpp"
 #include "sdwalk/random_weights.hpp"
+#include "sdwalk/run_folder.hpp"
 #include "sdwalk/walk_runner.hpp"
 
 namespace sdwalk::cli {
@@ -127,21 +128,20 @@ void run_walk_bench(const WalkBenchOptions& o) {
   s.weight_storage = weight_storage_name(storage);
   s.format = "gif";
   s.output = (temp.path() / "walk.gif").string();
-  s.validate();
+  const RunFolder run = RunFolder::create(s);
 
   pipe.reset_stage_times();
   ops::reset_op_counters();
   t0 = Clock::now();
-  const std::vector<Frame> frames = plan_walk(pipe, s);
-  const fs::path run_dir = temp.path() / "run";
+  const std::vector<Frame> frames = plan_walk(pipe, run.settings());
   RenderProgress progress;
   progress.on_step = [&](size_t frame, size_t total, int step, int steps) {
     if (step == steps) std::fprintf(stderr, "frame %zu/%zu done\n", frame + 1, total);
   };
-  render_walk(pipe, s, frames, run_dir, progress);
+  render_walk(pipe, run.settings(), frames, run.dir(), progress);
   const double render_s = seconds_since(t0);
   const auto t1 = Clock::now();
-  write_animation(s, run_dir, frames.size());
+  run.write_animation(frames.size());
   const double animation_s = seconds_since(t1);
   const ops::OpCounters ops_done = ops::op_counters();
   const StageTimes st = pipe.stage_times();

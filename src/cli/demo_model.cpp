@@ -50,4 +50,12 @@ bool use_demo_model_if_none(ModelOptions& o) {
   return true;
 }
 
+void use_demo_model_if_none(ModelOptions& options, DemoModelRequest r) {
+  if (!use_demo_model_if_none(options)) return;
+  const DemoModelDefaults d;
+  if (!r.size_given) r.height = r.width = d.size;
+  if (!r.given.steps) r.steps = d.steps;
+  if (!r.given.guidance) r.guidance_scale = d.guidance_scale;
+}
+
 }  // namespace sdwalk::cli

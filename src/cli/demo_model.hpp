@@ -25,4 +25,17 @@ std::optional<std::filesystem::path> find_demo_model();
 // one-line notice and returns true. Throws Error naming the places looked in when it is missing.
 bool use_demo_model_if_none(ModelOptions& options);
 
+// A request's settings the demo model has its own defaults for; `*_given`: the flags set it, keep it.
+struct DemoModelRequest {
+  int& height;
+  int& width;
+  int& steps;
+  double& guidance_scale;
+  bool size_given;
+  SamplingGiven given;
+};
+// use_demo_model_if_none, and when it is used the demo model's size, steps and guidance for what the
+// flags did not give.
+void use_demo_model_if_none(ModelOptions& options, DemoModelRequest request);
+
 }  // namespace sdwalk::cli

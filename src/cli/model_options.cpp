@@ -8,7 +8,6 @@
 
 #include "cli/thread_count.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/memory_estimate.hpp"
 #include "sdwalk/ops.hpp"
 
 namespace sdwalk::cli {
@@ -45,15 +44,23 @@ StableDiffusionPipeline load_pipeline(const ModelOptions& o, const std::function
                                         parse_vae_tiling(o.vae_tiling, "--vae-tiling"), MemoryPolicy::Lean, check_request});
 }
 
-void check_request_memory(const ModelOptions& o, const ModelFiles& files, int images, int height, int width, bool cfg,
-                          const std::string& what) {
-  const MemoryEstimate e = estimate_memory(files, parse_precision(o.precision, "--precision"),
-                                           parse_weight_storage(o.weights, "--weights"), images, height, width, cfg,
-                                           parse_vae_tiling(o.vae_tiling, "--vae-tiling"));
-  if (o.max_memory_gb > 0)
-    check_memory(e, o.max_memory_gb * 1e9, "--max-memory", what);
-  else
-    check_memory(e, available_memory_bytes(), "the memory available now (--max-memory sets another limit)", what);
+EngineOptions engine_options(const ModelOptions& o) {
+  check(!o.model.empty(), "no model given: pass --model DIR|FILE (a diffusers folder or an SD 1.x or 2.x .safetensors checkpoint)");
+  EngineOptions e;
+  e.model = o.model;
+  e.tokenizer = o.tokenizer;
+  e.config = o.config;
+  e.threads = thread_count_for(o.threads);
+  e.precision = parse_precision(o.precision, "--precision");
+  e.weights = parse_weight_storage(o.weights, "--weights");
+  e.vae_tiling = parse_vae_tiling(o.vae_tiling, "--vae-tiling");
+  e.memory = MemoryPolicy::Lean;
+  e.memory_limit = {o.max_memory_gb * 1e9, "--max-memory"};
+  return e;
+}
+
+SamplingGiven sampling_given(const CLI::App& cmd) {
+  return {cmd.count("--scheduler") > 0, cmd.count("--num-inference-steps") > 0, cmd.count("--guidance-scale") > 0};
 }
 
 uint64_t random_seed() {
@@ -70,11 +77,8 @@ void check_writable_destination(const std::string& path) {
   check(!fs::is_directory(p), path + ": is a folder, expected a file name");
 }
 
-void warn_if_truncated(const EncodedPrompt& prompt, const std::string& which) {
-  if (!prompt.tokens.truncated) return;
-  std::fprintf(stderr, "warning: %s is %zu tokens, truncated to %zu; removed: \"%s\"\n", which.c_str(),
-               prompt.tokens.untruncated_ids.size(), prompt.tokens.input_ids.size(),
-               prompt.tokens.removed_text.c_str());
+void print_notice(const std::string& line) {
+  if (!line.empty()) std::fprintf(stderr, "%s\n", line.c_str());
 }
 
 }  // namespace sdwalk::cli

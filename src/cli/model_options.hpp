@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "sdwalk/engine.hpp"
 #include "sdwalk/pipeline.hpp"
 
 namespace sdwalk::cli {
@@ -24,15 +25,16 @@ void add_model_options(CLI::App* cmd, ModelOptions& options);
 // `check_request` runs on the model's files before the networks are built (LoadOptions::check_request).
 StableDiffusionPipeline load_pipeline(const ModelOptions& options,
                                       const std::function<void(const ModelFiles&)>& check_request = {});
-// Throws Error when the request (`images` pictures per UNet batch at height x width, `cfg`: guidance > 1)
-// is estimated to need more memory than --max-memory or, without it, than is available now.
-void check_request_memory(const ModelOptions& options, const ModelFiles& files, int images, int height, int width,
-                          bool cfg, const std::string& what);
+// The engine of one command: --threads capped at the cores (with a warning), the flags' precision,
+// weights and tiling, --max-memory, and MemoryPolicy::Lean (one request per process).
+EngineOptions engine_options(const ModelOptions& options);
+// Which of --scheduler, --num-inference-steps and --guidance-scale the command line gave.
+SamplingGiven sampling_given(const CLI::App& cmd);
 // A fresh random seed for runs without --seed (printed by the caller so the run can be repeated).
 uint64_t random_seed();
 // Throws Error unless `path`'s folder exists and is writable (checked before any long work).
 void check_writable_destination(const std::string& path);
-// "warning: ..." on stderr when the tokenizer cut the prompt (diffusers warns the same way).
-void warn_if_truncated(const EncodedPrompt& prompt, const std::string& which);
+// A library notice (Callbacks::on_notice, prepare_request's line) on stderr; nothing for "".
+void print_notice(const std::string& line);
 
 }  // namespace sdwalk::cli

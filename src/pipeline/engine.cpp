@@ -7,6 +7,7 @@
 
 #include "sdwalk/ops.hpp"
 #include "sdwalk/request_checks.hpp"
+#include "sdwalk/run_fingerprint.hpp"
 #include "sdwalk/scheduler.hpp"
 #include "sdwalk/torch_generator.hpp"
 #include "sdwalk/walk_runner.hpp"
@@ -21,14 +22,54 @@ StepCallback step_callback(const Callbacks& callbacks) {
     if (!callbacks.on_step(step, steps)) throw Cancelled();
   };
 }
+
+// diffusers warns the same way when the tokenizer cuts a prompt.
+void notice_truncation(const EncodedPrompt& prompt, const std::string& which, const Callbacks& callbacks) {
+  if (!prompt.tokens.truncated || !callbacks.on_notice) return;
+  callbacks.on_notice("warning: " + which + " is " + std::to_string(prompt.tokens.untruncated_ids.size()) +
+                      " tokens, truncated to " + std::to_string(prompt.tokens.input_ids.size()) + "; removed: \"" +
+                      prompt.tokens.removed_text + "\"");
+}
+
+Tensor embeddings_of(const StableDiffusionPipeline& pipe, const Tensor& given, const std::string& prompt,
+                     const std::string& which, const Callbacks& callbacks) {
+  if (given.defined()) return given;
+  const EncodedPrompt encoded = pipe.encode_prompt(prompt);
+  notice_truncation(encoded, which, callbacks);
+  return encoded.embeds;
+}
 }  // namespace
+
+std::string prepare_request(const ModelFiles& files, const EngineOptions& o, GenerateRequest& r,
+                            const SamplingGiven& given) {
+  // The model's own steps, guidance and scheduler first: the checks below see what will run.
+  const std::string notice =
+      follow_few_step_model(files, {r.scheduler, r.num_inference_steps, r.guidance_scale, given});
+  latent_shape_for(files, 1, r.height, r.width);
+  check_scheduler_request(files, r.scheduler, r.num_inference_steps);
+  check_request_memory(files, o.precision, o.weights, o.vae_tiling, 1, r.height, r.width, r.guidance_scale > 1,
+                       o.memory_limit, "generate " + std::to_string(r.width) + "x" + std::to_string(r.height));
+  return notice;
+}
+
+std::string prepare_request(const ModelFiles& files, const EngineOptions& o, WalkSettings& s,
+                            const SamplingGiven& given) {
+  const std::string notice =
+      follow_few_step_model(files, {s.scheduler, s.num_inference_steps, s.guidance_scale, given});
+  check_walk_request(files, s);
+  check_request_memory(files, o.precision, o.weights, o.vae_tiling, s.batch_size, s.height, s.width,
+                       s.guidance_scale > 1, o.memory_limit,
+                       "walk " + std::to_string(s.width) + "x" + std::to_string(s.height) + " (batch " +
+                           std::to_string(s.batch_size) + ")");
+  return notice;
+}
 
 Engine::Engine(const EngineOptions& options) : options_(options) {
   const ops::ThreadScope scope(options.threads);  // <= 0: all cores
   threads_ = ops::threads();
   pipe_ = std::make_shared<StableDiffusionPipeline>(StableDiffusionPipeline::load(
       {options.model, options.tokenizer, options.config, options.precision, options.weights, options.vae_tiling,
-       options.memory}));
+       options.memory, options.check_request}));
 }
 
 void Engine::check(const GenerateRequest& r) const {
@@ -52,12 +93,11 @@ void Engine::check(const GenerateRequest& r) const {
 GenerateResult Engine::generate(const GenerateRequest& r, const Callbacks& callbacks) const {
   check(r);
   const ops::ThreadScope scope(threads_);
-  const Tensor cond = r.prompt_embeds.defined() ? r.prompt_embeds : pipe_->encode_prompt(r.prompt).embeds;
+  const Tensor cond = embeddings_of(*pipe_, r.prompt_embeds, r.prompt, "prompt", callbacks);
   // Without CFG diffusers encodes no negative prompt, and neither do we.
   const bool cfg = pipe_->uses_cfg(r.guidance_scale);
-  const Tensor uncond = !cfg                               ? Tensor()
-                        : r.negative_prompt_embeds.defined() ? r.negative_prompt_embeds
-                                                             : pipe_->encode_prompt(r.negative_prompt).embeds;
+  const Tensor uncond =
+      cfg ? embeddings_of(*pipe_, r.negative_prompt_embeds, r.negative_prompt, "negative prompt", callbacks) : Tensor();
   auto scheduler = pipe_->make_scheduler(r.scheduler, r.scheduler_overrides);
   // One generator, as diffusers' pipeline with generator=torch.Generator().manual_seed(seed): the
   // initial noise first, then the ancestral schedulers' draws from the same stream.
@@ -66,6 +106,7 @@ GenerateResult Engine::generate(const GenerateRequest& r, const Callbacks& callb
   GenerateResult out;
   out.latents = pipe_->denoise(*scheduler, cond, uncond, noise, {r.num_inference_steps, r.guidance_scale}, &generator,
                                step_callback(callbacks));
+  if (options_.memory == MemoryPolicy::Lean) pipe_->release_unet();  // the decoder's activations take its place
   out.image = image_from_float(pipe_->decode(out.latents));
   out.settings = {{"command", "generate"},
                   {"model", options_.model.string()},
@@ -127,6 +168,27 @@ size_t Engine::render(const WalkSettings& settings, const std::vector<Frame>& fr
       if (!callbacks.on_frame(frame, image)) throw Cancelled();
     };
   return render_walk(*pipe_, settings, frames, run_dir, progress);
+}
+
+WalkResult Engine::walk(RunFolder& run, const Callbacks& callbacks) const {
+  WalkSettings& s = run.settings();
+  // What the pixels depend on; frames already on disk must have been rendered under the same.
+  const nlohmann::json fingerprint = run_fingerprint(s, pipe_->files());
+  run.check_frames(fingerprint);
+  const std::string hash = fingerprint["weights"];
+  sdwalk::check(s.weights_hash.empty() || s.weights_hash == hash,
+                s.model + ": the weights changed since this run started (hash " + hash + ", the run has " +
+                    s.weights_hash + "); its frames would not match");
+  s.fingerprint = fingerprint;
+  s.weights_hash = hash;
+  const std::vector<Frame> frames = plan(s);
+  if (callbacks.on_plan) callbacks.on_plan(frames.size(), run.missing_frames(frames.size()).size());
+  WalkResult result;
+  result.frames = frames.size();
+  result.rendered = render(s, frames, run.dir(), callbacks);
+  run.write_animation(frames.size());
+  result.output = s.output;
+  return result;
 }
 
 }  // namespace sdwalk

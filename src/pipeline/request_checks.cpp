@@ -1,6 +1,10 @@
 #include "sdwalk/request_checks.hpp"
 
+#include <cstdio>
+
 #include "sdwalk/error.hpp"
+#include "sdwalk/memory_estimate.hpp"
+#include "sdwalk/model_family.hpp"
 #include "sdwalk/scheduler.hpp"
 
 namespace sdwalk {
@@ -35,6 +39,29 @@ void check_scheduler_request(const ModelFiles& files, const std::string& name, i
   auto scheduler = name.empty() ? make_scheduler_from_config(files.scheduler_config)
                                 : make_scheduler(name, files.scheduler_config);
   scheduler->set_timesteps(steps);
+}
+
+std::string follow_few_step_model(const ModelFiles& files, Sampling c) {
+  const auto few = few_step_defaults(files);
+  if (!few || (c.given.scheduler && c.given.steps && c.given.guidance)) return "";
+  if (!c.given.scheduler) c.scheduler = few->scheduler;
+  if (!c.given.steps) c.steps = few->num_inference_steps;
+  if (!c.given.guidance) c.guidance_scale = few->guidance_scale;
+  char guidance[32];
+  std::snprintf(guidance, sizeof guidance, "%g", c.guidance_scale);
+  return files.path.string() + " is " + few->why + ": sampling with scheduler " + c.scheduler + ", " +
+         std::to_string(c.steps) + " step(s), guidance " + guidance + " (its few-step defaults; flags override them)";
+}
+
+void check_request_memory(const ModelFiles& files, Precision precision, WeightStorage weights, VaeTiling tiling,
+                          int images, int height, int width, bool cfg, const MemoryLimit& limit,
+                          const std::string& what) {
+  const MemoryEstimate e = estimate_memory(files, precision, weights, images, height, width, cfg, tiling);
+  if (limit.max_bytes > 0)
+    check_memory(e, limit.max_bytes, limit.max_name, what);
+  else
+    check_memory(e, available_memory_bytes(), "the memory available now (" + limit.max_name + " sets another limit)",
+                 what);
 }
 
 }  // namespace sdwalk

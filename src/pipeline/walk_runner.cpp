@@ -204,20 +204,4 @@ size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, c
   return missing.size();
 }
 
-void write_animation(const WalkSettings& s, const fs::path& run_dir, size_t count) {
-  const AnimationFormat format = format_from_name(s.format);
-  if (format == AnimationFormat::PngFrames) return;  // the run folder is the output
-  check_output_path(s.output, false, "sdwalk never overwrites an output");
-  detail::remove_leftover_temporaries(s.output);  // of an animation a killed run was writing
-  AnimationOptions options;
-  options.frame_duration_ms = s.frame_duration_ms;
-  options.loop = s.loop;
-  options.ping_pong = s.ping_pong;
-  options.text["sdwalk"] = s.to_json().dump();
-  options.no_clobber = true;
-  auto sink = make_frame_sink(format, s.output, options);
-  for (size_t i = 0; i < count; ++i) sink->add(read_png(frame_path(run_dir, i)));
-  sink->finish();
-}
-
 }  // namespace sdwalk

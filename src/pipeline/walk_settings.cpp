@@ -130,6 +130,22 @@ WalkSettings WalkSettings::read_run_folder(const std::filesystem::path& run_dir)
   return from_json(j);
 }
 
+void WalkSettings::add_keyframes(const std::vector<KeyframeSpec>& keys, const std::string& source) {
+  check(mode == "keyframes", source + ": a keyframe file is for the keyframes mode");
+  check(prompts.empty(), "give keyframes either with a keyframe file or with prompts, not both");
+  check(negative_prompts.size() <= 1, "with a keyframe file, give at most one negative prompt (the default)");
+  const std::string default_negative = negative_prompts.empty() ? "" : negative_prompts[0];
+  negative_prompts.clear();
+  for (size_t i = 0; i < keys.size(); ++i) {
+    const KeyframeSpec& k = keys[i];
+    prompts.push_back(k.prompt);
+    negative_prompts.push_back(k.negative_prompt.value_or(default_negative));
+    if (k.seed) seeds.push_back(*k.seed);
+    if (i + 1 < keys.size()) keyframe_frames.push_back(k.frames.value_or(num_interpolation_steps));
+  }
+  check(seeds.empty() || seeds.size() == keys.size(), source + ": give a seed in every keyframe or in none");
+}
+
 int WalkSettings::noise_count() const {
   if (mode == "noise" || mode == "circle") return 2;
   if (mode == "keyframes") return int(prompts.size());
@@ -161,6 +177,8 @@ void WalkSettings::validate() const {
   check(embed_interp == "slerp" || embed_interp == "lerp", "--embed-interp must be slerp or lerp");
   check(noise_interp == "slerp" || noise_interp == "lerp", "--noise-interp must be slerp or lerp");
   check(!seeds.empty(), "walk " + mode + ": no seed");
+  check(!(ping_pong && format == "png"),
+        "--ping-pong is for animations (gif, webp, mp4, webm); PNG frames are the run's frames, each written once");
   if (!output.empty()) output_format(output, format);  // the name agrees with the format
   parse_vae_tiling(vae_tiling, "--vae-tiling");
   check_scheduler_name(scheduler);  // the model's config is checked with it by check_walk_request

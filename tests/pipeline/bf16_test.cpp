@@ -19,32 +19,6 @@ const StableDiffusionPipeline& fixture_pipeline(Precision precision) {
   return precision == Precision::BF16 ? bf16 : f32;
 }
 
-std::string string_or_empty(const nlohmann::json& j) { return j.is_string() ? j.get<std::string>() : ""; }
-
-// The fixture case's image, rendered by the pipeline of the given precision.
-Tensor render(const SafeTensors& ref, Precision precision) {
-  const auto& pipe = fixture_pipeline(precision);
-  const auto cond = pipe.encode_prompt(string_or_empty(test::metadata_json(ref, "prompt")));
-  const auto uncond = pipe.encode_prompt(string_or_empty(test::metadata_json(ref, "negative_prompt")));
-  auto scheduler = make_scheduler_from_config(test::metadata_json(ref, "scheduler_config"));
-  DenoiseOptions options;
-  options.num_inference_steps = test::metadata_json(ref, "num_inference_steps").get<int>();
-  options.guidance_scale = test::metadata_json(ref, "guidance_scale").get<double>();
-  std::unique_ptr<TorchGenerator> generator;
-  if (const auto seed = test::metadata_json(ref, "generator_seed"); seed.is_number())
-    generator = std::make_unique<TorchGenerator>(seed.get<uint64_t>());
-  Tensor latents;
-  if (ref.contains("latents_in")) {
-    latents = ref.get_f32("latents_in");
-  } else {
-    EXPECT_TRUE(generator) << "case has neither latents_in nor generator_seed";
-    if (!generator) return Tensor();
-    latents = generator->randn(pipe.latent_shape(1, test::metadata_json(ref, "height").get<int>(),
-                                                 test::metadata_json(ref, "width").get<int>()));
-  }
-  return pipe.decode(pipe.denoise(*scheduler, cond.embeds, uncond.embeds, latents, options, generator.get()));
-}
-
 class Bf16PipelineCase : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(Bf16PipelineCase, ImagesCloseToF32) {
@@ -55,8 +29,8 @@ TEST_P(Bf16PipelineCase, ImagesCloseToF32) {
   const SafeTensors ref = SafeTensors::open(path);
   for (int threads : {1, 2}) {
     ops::set_threads(threads);
-    const Tensor f32 = render(ref, Precision::F32);
-    const Tensor bf16 = render(ref, Precision::BF16);
+    const Tensor f32 = test::run_pipeline_case(fixture_pipeline(Precision::F32), ref).image;
+    const Tensor bf16 = test::run_pipeline_case(fixture_pipeline(Precision::BF16), ref).image;
     ASSERT_TRUE(f32.defined() && bf16.defined());
     ASSERT_EQ(f32.shape(), bf16.shape());
     const auto d = test::compare(bf16, f32);

@@ -16,8 +16,21 @@
 namespace sdwalk {
 namespace {
 
+EngineOptions options_for(const std::filesystem::path& model, int threads) {
+  EngineOptions o;
+  o.model = model;
+  o.threads = threads;
+  return o;
+}
+
+Callbacks on_frame(std::function<bool(size_t, const Image&)> f) {
+  Callbacks c;
+  c.on_frame = std::move(f);
+  return c;
+}
+
 const Engine& fixture_engine() {
-  static const Engine e({test::fixture("mini-sd15"), {}, {}, 1});
+  static const Engine e(options_for(test::fixture("mini-sd15"), 1));
   return e;
 }
 
@@ -120,22 +133,22 @@ TEST(Engine, CancelledWalkResumesToTheSameFramesInOrder) {
   ASSERT_EQ(frames.size(), 5u);
 
   std::vector<Image> whole;
-  e.render(s, frames, root / "whole", {{}, [&](size_t i, const Image& img) {
+  e.render(s, frames, root / "whole", on_frame([&](size_t i, const Image& img) {
                                           EXPECT_EQ(i, whole.size());
                                           whole.push_back(img);
                                           return true;
-                                        }});
+                                        }));
   ASSERT_EQ(whole.size(), 5u);
 
   size_t seen = 0;
   auto stop_after_two = [&](size_t i, const Image&) { return ++seen < 2 || i > 1; };
-  EXPECT_THROW(e.render(s, frames, root / "cut", {{}, stop_after_two}), Cancelled);
+  EXPECT_THROW(e.render(s, frames, root / "cut", on_frame(stop_after_two)), Cancelled);
   std::vector<Image> resumed;
-  const size_t rendered = e.render(s, frames, root / "cut", {{}, [&](size_t i, const Image& img) {
+  const size_t rendered = e.render(s, frames, root / "cut", on_frame([&](size_t i, const Image& img) {
                                                                EXPECT_EQ(i, resumed.size());
                                                                resumed.push_back(img);
                                                                return true;
-                                                             }});
+                                                             }));
   EXPECT_EQ(rendered, 3u);  // frames 0 and 1 (one batch) were on disk already
   ASSERT_EQ(resumed.size(), 5u);
   for (size_t i = 0; i < 5; ++i) EXPECT_EQ(resumed[i].rgb, whole[i].rgb) << "frame " << i;
@@ -144,7 +157,7 @@ TEST(Engine, CancelledWalkResumesToTheSameFramesInOrder) {
 
 TEST(Engine, EachEngineRunsWithItsOwnThreadCount) {
   SDWALK_REQUIRE_FIXTURE(test::fixture("mini-sd15"));
-  const Engine two({test::fixture("mini-sd15"), {}, {}, 2});
+  const Engine two(options_for(test::fixture("mini-sd15"), 2));
   EXPECT_EQ(fixture_engine().threads(), 1);
   EXPECT_EQ(two.threads(), 2);
   GenerateRequest r;

@@ -19,8 +19,6 @@ const StableDiffusionPipeline& fixture_pipeline() {
   return p;
 }
 
-std::string string_or_empty(const nlohmann::json& j) { return j.is_string() ? j.get<std::string>() : ""; }
-
 class PipelineCase : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(PipelineCase, MatchesDiffusers) {
@@ -30,43 +28,19 @@ TEST_P(PipelineCase, MatchesDiffusers) {
   const SafeTensors ref = SafeTensors::open(path);
   const auto& pipe = fixture_pipeline();
 
-  const std::string prompt = string_or_empty(test::metadata_json(ref, "prompt"));
-  const std::string negative = string_or_empty(test::metadata_json(ref, "negative_prompt"));
-  const auto cond = pipe.encode_prompt(prompt);
-  const auto uncond = pipe.encode_prompt(negative);
-  EXPECT_LE(test::compare(cond.embeds, ref.get("prompt_embeds")).rel(), 1e-4);
-  EXPECT_LE(test::compare(uncond.embeds, ref.get("negative_prompt_embeds")).rel(), 1e-4);
-
-  auto scheduler = make_scheduler_from_config(test::metadata_json(ref, "scheduler_config"));
-  const int height = test::metadata_json(ref, "height").get<int>();
-  const int width = test::metadata_json(ref, "width").get<int>();
-  DenoiseOptions options;
-  options.num_inference_steps = test::metadata_json(ref, "num_inference_steps").get<int>();
-  options.guidance_scale = test::metadata_json(ref, "guidance_scale").get<double>();
-
-  std::unique_ptr<TorchGenerator> generator;
-  if (const auto seed = test::metadata_json(ref, "generator_seed"); seed.is_number())
-    generator = std::make_unique<TorchGenerator>(seed.get<uint64_t>());
-  Tensor latents;
-  if (ref.contains("latents_in")) {
-    latents = ref.get_f32("latents_in");
-  } else {
-    ASSERT_TRUE(generator) << "case has neither latents_in nor generator_seed";
-    latents = generator->randn(pipe.latent_shape(1, height, width));
-  }
-
-  std::vector<Tensor> steps;
-  const Tensor final_latents = pipe.denoise(*scheduler, cond.embeds, uncond.embeds, latents, options, generator.get(),
-                                            [&](int, int, const Tensor& x) { steps.push_back(x.clone()); });
+  const test::PipelineCaseRun run = test::run_pipeline_case(pipe, ref);
+  EXPECT_LE(test::compare(run.cond.embeds, ref.get("prompt_embeds")).rel(), 1e-4);
+  EXPECT_LE(test::compare(run.uncond.embeds, ref.get("negative_prompt_embeds")).rel(), 1e-4);
   if (ref.contains("step_latents")) {
     const Tensor ref_steps = ref.get_f32("step_latents");
-    ASSERT_EQ(int64_t(steps.size()), ref_steps.dim(0));
-    for (size_t i = 0; i < steps.size(); ++i)
-      EXPECT_LE(test::compare(steps[i], ref_steps.slice0(int64_t(i), int64_t(i) + 1)).rel(), 1e-3) << "step " << i;
+    ASSERT_EQ(int64_t(run.step_latents.size()), ref_steps.dim(0));
+    for (size_t i = 0; i < run.step_latents.size(); ++i)
+      EXPECT_LE(test::compare(run.step_latents[i], ref_steps.slice0(int64_t(i), int64_t(i) + 1)).rel(), 1e-3)
+          << "step " << i;
   }
-  const auto latent_diff = test::compare(final_latents, ref.get("latents_final"));
+  const auto latent_diff = test::compare(run.final_latents, ref.get("latents_final"));
   EXPECT_LE(latent_diff.rel(), 1e-3) << latent_diff.str();
-  const auto image_diff = test::compare(pipe.decode(final_latents), ref.get("image"));
+  const auto image_diff = test::compare(run.image, ref.get("image"));
   EXPECT_LE(image_diff.max_abs, 2e-3) << image_diff.str();
   std::printf("[ %s ] latents %s | image %s\n", GetParam().c_str(), latent_diff.str().c_str(), image_diff.str().c_str());
 }

@@ -74,40 +74,49 @@ TEST(WalkRender, EveryCookbookWalkReproducesTheNotebooksFrames) {
 // The frame's pixels (its PNG text holds the settings, batch size included).
 std::vector<uint8_t> frame_pixels(const std::filesystem::path& path) { return read_png(path).rgb; }
 
-// A frame's ancestral (euler_a) or LCM noise is its own: batch 1 and batch 3 render the same frames,
-// bit for bit, and so does a run resumed after some of its frames were deleted.
+// A frame's ancestral (euler_a) or LCM noise is its own: in every walk mode batch 1 and batch 3
+// render the same frames, bit for bit, and so does a run resumed after some frames were deleted.
 TEST(WalkRender, FramesDoNotDependOnTheirBatchOrOnResume) {
   SDWALK_REQUIRE_FIXTURE(test::fixture("mini-sd15"));
   const auto& pipe = fixture_pipeline();
   const auto root = std::filesystem::temp_directory_path() / ("sdwalk_batch_" + std::to_string(::getpid()));
-  for (const std::string scheduler : {"lms", "euler_a", "lcm"}) {
-    WalkSettings s;
-    s.mode = "prompts";
-    s.prompts = {"a red circle", "a blue square"};
-    s.seeds = {5};
-    s.height = s.width = 64;
-    s.num_inference_steps = 3;
-    s.num_interpolation_steps = 4;
-    s.scheduler = scheduler;
-    s.guidance_scale = scheduler == "lcm" ? 1.0 : 7.5;
-    s.format = "png";
-    const std::vector<Frame> frames = plan_walk(pipe, s);
-    std::vector<std::vector<uint8_t>> by_batch[2];
-    for (int pass = 0; pass < 2; ++pass) {
-      s.batch_size = pass == 0 ? 1 : 3;
-      const auto dir = root / (scheduler + "_batch" + std::to_string(s.batch_size));
-      std::filesystem::remove_all(dir);
-      ASSERT_EQ(render_walk(pipe, s, frames, dir), frames.size());
-      for (size_t i = 0; i < frames.size(); ++i) by_batch[pass].push_back(frame_pixels(frame_path(dir, i)));
-      if (pass == 1) {  // resume: frames 1 and 2 rendered again, in one batch of their own
-        std::filesystem::remove(frame_path(dir, 1));
-        std::filesystem::remove(frame_path(dir, 2));
-        ASSERT_EQ(render_walk(pipe, s, frames, dir), 2u);
-        for (size_t i : {1u, 2u}) EXPECT_EQ(frame_pixels(frame_path(dir, i)), by_batch[0][i]) << scheduler << " resumed frame " << i;
+  for (const std::string mode : {"drift", "noise", "prompts", "circle", "keyframes"}) {
+    for (const std::string scheduler : {"lms", "euler_a", "lcm"}) {
+      const std::string name = mode + " / " + scheduler;
+      WalkSettings s;
+      s.mode = mode;
+      const bool two_prompts = mode == "prompts" || mode == "keyframes";
+      s.prompts = two_prompts ? std::vector<std::string>{"a red circle", "a blue square"}
+                              : std::vector<std::string>{"a red circle"};
+      s.seeds = {5};
+      s.height = s.width = 64;
+      s.num_inference_steps = 3;
+      s.num_interpolation_steps = 5;
+      s.step_size = 0.05;
+      s.scheduler = scheduler;
+      s.guidance_scale = scheduler == "lcm" ? 1.0 : 7.5;
+      s.format = "png";
+      const std::vector<Frame> frames = plan_walk(pipe, s);
+      ASSERT_GE(frames.size(), 4u) << name;
+      std::vector<std::vector<uint8_t>> by_batch[2];
+      for (int pass = 0; pass < 2; ++pass) {
+        s.batch_size = pass == 0 ? 1 : 3;
+        const auto dir = root / (mode + "_" + scheduler + "_batch" + std::to_string(s.batch_size));
+        std::filesystem::remove_all(dir);
+        ASSERT_EQ(render_walk(pipe, s, frames, dir), frames.size()) << name;
+        for (size_t i = 0; i < frames.size(); ++i) by_batch[pass].push_back(frame_pixels(frame_path(dir, i)));
+        if (pass == 1) {  // resume: frames 1 and 2 rendered again, in one batch of their own
+          std::filesystem::remove(frame_path(dir, 1));
+          std::filesystem::remove(frame_path(dir, 2));
+          ASSERT_EQ(render_walk(pipe, s, frames, dir), 2u) << name;
+          for (size_t i : {1u, 2u}) EXPECT_EQ(frame_pixels(frame_path(dir, i)), by_batch[0][i]) << name << ": resumed frame " << i;
+        }
       }
+      for (size_t i = 0; i < frames.size(); ++i)
+        EXPECT_EQ(by_batch[0][i], by_batch[1][i]) << name << ": frame " << i << " differs between batch 1 and 3";
+      // Neighbouring frames differ: the walk moves (a walk of equal frames would pass the above trivially).
+      EXPECT_NE(by_batch[0][0], by_batch[0][frames.size() / 2]) << name;
     }
-    for (size_t i = 0; i < frames.size(); ++i)
-      EXPECT_EQ(by_batch[0][i], by_batch[1][i]) << scheduler << ": frame " << i << " differs between batch 1 and 3";
   }
   std::filesystem::remove_all(root);
 }

@@ -1,0 +1,59 @@
+#include "cli/walk_flags.hpp"
+
+#include "cli/scheduler_flags.hpp"
+#include "sdwalk/error.hpp"
+
+namespace sdwalk::cli {
+
+void add_walk_flags(CLI::App* cmd, WalkArgs& a) {
+  WalkSettings& s = a.s;
+  cmd->add_option("mode", s.mode,
+                  "drift (notebook example 1), noise (2), prompts (3), circle (4) or keyframes")
+      ->check(CLI::IsMember({"drift", "noise", "prompts", "circle", "keyframes"}));
+  add_model_options(cmd, a.model);
+  cmd->add_option("--prompt,-p", s.prompts, "Prompt (repeat for prompts/keyframes walks)");
+  cmd->add_option("--negative-prompt,-n", s.negative_prompts, "Negative prompt: one for all, or one per prompt");
+  cmd->add_option("--seed", a.seed_flags,
+                  "Seed of the noise, 0 .. 2^63-1 (default: random, printed); keyframes: one per keyframe");
+  cmd->add_option("--guidance-scale", s.guidance_scale, "Classifier-free guidance scale")->capture_default_str();
+  cmd->add_option("--num-inference-steps,--steps", s.num_inference_steps, "Denoising steps per frame (--steps: the same)")
+      ->capture_default_str();
+  cmd->add_option("--num-interpolation-steps", s.num_interpolation_steps, "Frames per walk segment")
+      ->capture_default_str();
+  cmd->add_option("--height", s.height, "Frame height in pixels (a multiple of 64 for SD 1.x: 8 * 2^(UNet levels - 1))")->capture_default_str();
+  cmd->add_option("--width", s.width, "Frame width in pixels (a multiple of 64 for SD 1.x: 8 * 2^(UNet levels - 1))")->capture_default_str();
+  cmd->add_option("--step-size", s.step_size, "drift: added to every embedding element per frame")->capture_default_str();
+  cmd->add_option("--scheduler", s.scheduler,
+                  "lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm or a diffusers class name")
+      ->capture_default_str();
+  add_scheduler_override_flags(cmd, a.overrides);
+  cmd->add_option("--save-path", a.save_path, "Folder for the default output name")->capture_default_str();
+  cmd->add_option("--output,-o", s.output,
+                  "Animation file named with its format's extension (x.gif, x.webp, x.mp4, x.webm), or the frames "
+                  "folder for --format png; a missing or disagreeing extension is an error");
+  cmd->add_option("--format", s.format, "gif, webp, mp4, webm or png (default: from --output's extension, else gif)")
+      ->check(CLI::IsMember({"gif", "webp", "mp4", "webm", "png"}));
+  cmd->add_option("--batch-size", s.batch_size, "Frames per UNet batch")->capture_default_str();
+  cmd->add_option("--noise", s.noise_file, "Safetensors file with the noise latents to use instead of drawing them");
+  cmd->add_flag("--seamless", s.seamless, "Drop the frames the notebook renders twice (chain junctions, loop end)");
+  cmd->add_option("--embed-interp", s.embed_interp, "keyframes: slerp or lerp for embeddings")->capture_default_str();
+  cmd->add_option("--noise-interp", s.noise_interp, "keyframes: slerp or lerp for noises")->capture_default_str();
+  cmd->add_option("--frames", s.keyframe_frames, "keyframes: frames from each keyframe to the next");
+  cmd->add_option("--keyframes", a.keyframes_file, "keyframes: JSON file [{prompt, negative_prompt, seed, frames}]");
+  cmd->add_option("--frame-duration", s.frame_duration_ms, "Milliseconds per frame")->capture_default_str();
+  cmd->add_option("--fps", a.fps, "Frames per second (instead of --frame-duration)");
+  cmd->add_option("--loop", s.loop, "Loop count for GIF/WebP (0: forever)")->capture_default_str();
+  cmd->add_flag("--ping-pong", s.ping_pong, "Play forward then backward (animations; not for --format png)");
+  cmd->add_option("--resume", a.resume, "Finish an interrupted run from its run folder");
+}
+
+void check_resume_alone(const CLI::App& cmd) {
+  for (const CLI::Option* o : cmd.get_options()) {
+    const std::string name = o->get_name();
+    if (o->count() == 0 || name == "--resume" || name == "--threads") continue;
+    throw Error(name + " with --resume: a resumed walk takes its settings from the run's settings.json (only "
+                       "--threads may be given); start a new walk to change them");
+  }
+}
+
+}  // namespace sdwalk::cli

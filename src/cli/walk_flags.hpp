@@ -1,0 +1,28 @@
+#pragma once
+// The flags of `sdwalk walk`: a new walk's settings, or --resume DIR (with --threads only).
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "cli/model_options.hpp"
+#include "sdwalk/walk_settings.hpp"
+
+namespace sdwalk::cli {
+
+struct WalkArgs {
+  WalkSettings s;
+  ModelOptions model;
+  std::vector<std::string> seed_flags;  // parsed by parse_seed (one rule for every seed)
+  std::string save_path = "output/";
+  std::string keyframes_file, resume;
+  double fps = 0;
+  SchedulerOverrides overrides;
+};
+
+void add_walk_flags(CLI::App* cmd, WalkArgs& args);
+
+// The run's settings.json holds every setting: a flag beside --resume would be ignored or would mix
+// two runs. Only --threads (how fast, not what) may come with it.
+void check_resume_alone(const CLI::App& cmd);
+
+}  // namespace sdwalk::cli

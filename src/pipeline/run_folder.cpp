@@ -1,0 +1,115 @@
+#include "sdwalk/run_folder.hpp"
+
+#include <ctime>
+
+#include "output/temp_path.hpp"
+#include "sdwalk/animation.hpp"
+#include "sdwalk/atomic_file.hpp"
+#include "sdwalk/error.hpp"
+#include "sdwalk/file_checks.hpp"
+#include "sdwalk/image.hpp"
+#include "sdwalk/run_fingerprint.hpp"
+
+namespace sdwalk {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string timestamp_name() {
+  char buf[64];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(buf, sizeof buf, "sdwalk-%Y%m%d-%H%M%S", std::localtime(&now));
+  return buf;
+}
+
+// The frames folder for PNG frames, else a folder beside the animation with its name minus the extension.
+fs::path run_dir_of(const WalkSettings& s) {
+  if (s.format == "png") return s.output;
+  const fs::path p(s.output);
+  return p.parent_path() / p.stem();
+}
+
+// Names settings.output (and .format) for a new walk, refusing what is taken.
+void choose_output(WalkSettings& s, const fs::path& save_path) {
+  if (!s.output.empty()) s.format = extension_of(output_format(s.output, s.format));
+  if (s.format.empty()) s.format = "gif";
+  format_from_name(s.format);  // validates
+  if (s.output.empty()) {
+    std::error_code ec;
+    fs::create_directories(save_path, ec);
+    check(fs::is_directory(save_path), save_path.string() + ": cannot create the save folder (" + ec.message() + ")");
+    const std::string ext = s.format == "png" ? "" : "." + s.format;
+    const std::string stem = timestamp_name();
+    fs::path p = save_path / (stem + ext);
+    for (int i = 1; !what_is_at(p).empty() || !what_is_at(p.parent_path() / p.stem()).empty(); ++i)
+      p = save_path / (stem + "-" + std::to_string(i) + ext);
+    s.output = p.string();
+  } else {
+    if (s.format != "png")
+      check_output_path(s.output, false, "sdwalk never overwrites an output (use --resume for an interrupted run)");
+    const fs::path run = run_dir_of(s);
+    const std::string at_run = what_is_at(run);
+    check(at_run.empty() || at_run == "a folder", run.string() + ": is " + at_run + "; the run folder needs this name");
+    check(at_run.empty(), run.string() + ": a run folder of that name exists; resume it with --resume " + run.string());
+  }
+  const fs::path out(s.output);
+  const fs::path dir = out.has_parent_path() ? out.parent_path() : fs::path(".");
+  check(fs::is_directory(dir), s.output + ": folder " + dir.string() + " does not exist");
+  s.output = fs::absolute(out).string();
+}
+
+void write_text_file(const fs::path& path, const std::string& text) {
+  AtomicFile f(path);
+  f.write(text.data(), text.size());
+  f.commit();
+}
+
+}  // namespace
+
+RunFolder RunFolder::create(WalkSettings settings, const fs::path& save_path) {
+  // Absolute paths, so that a resume works from any folder.
+  for (std::string* p : {&settings.model, &settings.tokenizer, &settings.config})
+    if (!p->empty()) *p = fs::absolute(*p).lexically_normal().string();
+  if (!settings.noise_file.empty()) settings.noise_file = fs::absolute(settings.noise_file).string();
+  settings.validate();
+  choose_output(settings, save_path);
+  fs::path dir = run_dir_of(settings);
+  return RunFolder(std::move(dir), std::move(settings), false);
+}
+
+RunFolder RunFolder::open(const fs::path& dir) { return RunFolder(dir, WalkSettings::read_run_folder(dir), true); }
+
+fs::path RunFolder::frame_path(size_t index) const { return dir_ / frame_file_name(int64_t(index)); }
+
+std::vector<size_t> RunFolder::missing_frames(size_t count) const {
+  std::vector<size_t> missing;
+  for (size_t i = 0; i < count; ++i)
+    if (!fs::exists(frame_path(i))) missing.push_back(i);
+  return missing;
+}
+
+void RunFolder::check_frames(const nlohmann::json& fingerprint) const { check_run_frames(dir_, fingerprint); }
+
+void RunFolder::write_animation(size_t count) const {
+  const WalkSettings& s = settings_;
+  const AnimationFormat format = format_from_name(s.format);
+  if (format == AnimationFormat::PngFrames || what_is_at(s.output) == "a file") return;
+  check_output_path(s.output, false, "sdwalk never overwrites an output");
+  detail::remove_leftover_temporaries(s.output);  // of an animation a killed run was writing
+  AnimationOptions options;
+  options.frame_duration_ms = s.frame_duration_ms;
+  options.loop = s.loop;
+  options.text["sdwalk"] = s.to_json().dump();
+  options.no_clobber = true;
+  // Ping-pong reads the frames back from the run folder, which holds them all already.
+  auto sink = make_frame_sink(format, s.output, options);
+  for (size_t i = 0; i < count; ++i) sink->add(read_png(frame_path(i)));
+  if (s.ping_pong)
+    for (size_t i = count >= 2 ? count - 2 : 0; i >= 1; --i) sink->add(read_png(frame_path(i)));
+  sink->finish();
+  // The settings beside the animation, so the run can be repeated.
+  const fs::path json = fs::path(s.output).replace_extension(".json");
+  if (!fs::exists(json)) write_text_file(json, s.to_json().dump(2) + "\n");
+}
+
+}  // namespace sdwalk

@@ -78,6 +78,7 @@ struct WalkResult {
   size_t frames = 0;             // frames of the walk
   size_t rendered = 0;           // rendered by this call (the others were on disk)
   std::filesystem::path output;  // the animation, or the frames folder
+  bool assembled = false;        // the animation was written (not by a shard of several)
 };
 
 struct Cancelled : Error {
@@ -105,11 +106,13 @@ class Engine {
   // (frames already there are kept and handed to on_frame again). Returns the frames rendered now.
   std::vector<Frame> plan(const WalkSettings& settings) const;
   size_t render(const WalkSettings& settings, const std::vector<Frame>& frames, const std::filesystem::path& run_dir,
-                const Callbacks& callbacks = {}) const;
+                const Callbacks& callbacks = {}, const Shard& shard = {}) const;
   // A whole walk into its run folder: frames already there must have been rendered under the same
   // fingerprint (settings, weights, configs, noise file), then plan, render what is missing, write
   // the animation. Cancelling (a callback returns false) leaves a run that RunFolder::open resumes.
-  WalkResult walk(RunFolder& run, const Callbacks& callbacks = {}) const;
+  // A shard (of several) agrees its settings with the others' (RunFolder::share_settings), renders
+  // its frames only and writes no animation: RunFolder::assemble does, once every shard is done.
+  WalkResult walk(RunFolder& run, const Callbacks& callbacks = {}, const Shard& shard = {}) const;
 
   int threads() const { return threads_; }
   const StableDiffusionPipeline& pipeline() const { return *pipe_; }

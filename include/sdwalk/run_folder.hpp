@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "sdwalk/shard.hpp"
 #include "sdwalk/walk_settings.hpp"
 
 namespace sdwalk {
@@ -19,6 +20,10 @@ class RunFolder {
   // folder that exists (Error saying to resume it); settings.format and .output (absolute) are set.
   // Nothing is created on disk but save_path: the folder appears with the first frame.
   static RunFolder create(WalkSettings settings, const std::filesystem::path& save_path = "output");
+  // A new walk whose frames are split over shards that share the folder: the output must be named
+  // (every shard derives the same folder from it), and the folder may exist already (another shard
+  // made it); settings.json decides whether the shards agree (share_settings).
+  static RunFolder create_shared(WalkSettings settings);
   // An interrupted (or finished) run: its settings.json.
   static RunFolder open(const std::filesystem::path& dir);
 
@@ -32,6 +37,14 @@ class RunFolder {
   std::vector<size_t> missing_frames(size_t count) const;
   // Throws Error naming what changed when a frame on disk was rendered under another fingerprint.
   void check_frames(const nlohmann::json& fingerprint) const;
+
+  // Shards: writes settings.json unless another shard did (atomically: the first writer wins); when
+  // it exists, Error naming the settings that differ from this shard's.
+  void share_settings() const;
+
+  // Every frame of the walk on disk (Error listing the missing ones, and which shards own them),
+  // all rendered under the run's fingerprint: then write_animation. Needs no model.
+  void assemble() const;
 
   // The animation of the `count` frames on disk (ping-pong: forward, then back without the ends),
   // streamed from the frame files, with the settings as JSON beside it (GIF and WebP carry no

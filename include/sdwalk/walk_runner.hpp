@@ -8,6 +8,7 @@
 
 #include "sdwalk/image.hpp"
 #include "sdwalk/pipeline.hpp"
+#include "sdwalk/shard.hpp"
 #include "sdwalk/walk.hpp"
 #include "sdwalk/walk_settings.hpp"
 
@@ -35,10 +36,11 @@ struct RenderProgress {
   std::function<void(size_t frame, const Image& image)> on_frame;
 };
 
-// Renders the frames whose PNG is missing from run_dir (creating it and settings.json as needed).
-// Returns how many frames were rendered now. When it fails before any frame is on disk, a run
-// folder it created is removed again: it would hold nothing to resume.
+// Renders the frames of `shard` whose PNG is missing from run_dir (creating it and settings.json as
+// needed); on_frame sees the shard's frames only. Returns how many frames were rendered now. When
+// it fails before any frame is on disk, a run folder it created is removed again: it would hold
+// nothing to resume.
 size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& settings, const std::vector<Frame>& frames,
-                   const std::filesystem::path& run_dir, const RenderProgress& progress = {});
+                   const std::filesystem::path& run_dir, const RenderProgress& progress = {}, const Shard& shard = {});
 
 }  // namespace sdwalk

@@ -32,6 +32,7 @@ struct WalkSettings {
   std::string model, tokenizer, config;
   std::string weights_hash;  // weights_hash() of the model the run started with
   nlohmann::json fingerprint;  // run_fingerprint() as the run started (null: older runs)
+  int64_t frame_count = 0;     // the planned walk's frames (0: not planned yet, or an older run)
   std::string precision;     // f32 | bf16, as the run started ("": older runs, the resume's --precision)
   std::string weight_storage;  // auto | f32 | f16, as the run started ("": older runs, auto)
   std::string vae_tiling = "auto";  // auto | on | off: how frames are decoded (same pixels; memory and time)

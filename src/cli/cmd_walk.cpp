@@ -6,6 +6,7 @@
 #include "cli/demo_model.hpp"
 #include "cli/interrupt_notice.hpp"
 #include "cli/model_options.hpp"
+#include "cli/mpi_shard.hpp"
 #include "cli/progress.hpp"
 #include "cli/scheduler_flags.hpp"
 #include "cli/walk_flags.hpp"
@@ -38,28 +39,23 @@ WalkSettings settings_of(WalkArgs& a, bool size_given, SamplingGiven given) {
   return s;
 }
 
-void run_walk(WalkArgs& a, bool size_given, SamplingGiven given) {
-  RunFolder run = a.resume.empty() ? RunFolder::create(settings_of(a, size_given, given), a.save_path)
-                                   : RunFolder::open(a.resume);
+// Renders this process's part of the walk: all of it, or one shard (--shard, --mpi).
+WalkResult render_part(WalkArgs& a, const Shard& shard, bool size_given, SamplingGiven given) {
+  RunFolder run = !a.resume.empty() ? RunFolder::open(a.resume)
+                  : shard.whole()   ? RunFolder::create(settings_of(a, size_given, given), a.save_path)
+                                    : RunFolder::create_shared(settings_of(a, size_given, given));
   WalkSettings& s = run.settings();
-  // The run's own model settings; only --threads (how fast, not what) from the flags.
-  ModelOptions model = a.model;
-  model.model = s.model;
-  model.tokenizer = s.tokenizer;
-  model.config = s.config;
-  if (!s.precision.empty()) model.precision = s.precision;
-  model.vae_tiling = s.vae_tiling;
-  model.weights = s.weight_storage.empty() ? "auto" : s.weight_storage;
-  EngineOptions options = engine_options(model);
+  EngineOptions options = engine_options(model_options_of(s, a.model));
   // A resumed run keeps its sampling settings whatever the model's defaults.
   const SamplingGiven kept = run.resumed() ? SamplingGiven{true, true, true} : given;
   options.check_request = [&](const ModelFiles& files) { print_notice(prepare_request(files, options, s, kept)); };
-  std::fprintf(stderr, "loading %s\n", model.model.c_str());
+  std::fprintf(stderr, "loading %s\n", s.model.c_str());
   const Engine engine(options);
 
-  std::fprintf(stderr, "run folder: %s\n", run.dir().c_str());
+  const std::string part = shard.whole() ? "" : " --shard " + shard.str();
+  std::fprintf(stderr, "run folder: %s%s\n", run.dir().c_str(), part.empty() ? "" : (" (shard " + shard.str() + ")").c_str());
   const InterruptNotice notice("interrupted: the frames so far are in " + run.dir().string() +
-                               "; finish the walk with: sdwalk walk --resume " + shell_word(run.dir().string()));
+                               "; finish the walk with: sdwalk walk --resume " + shell_word(run.dir().string()) + part);
   Progress progress("rendering", 1);
   size_t batches = 0;
   int done = 0;
@@ -68,7 +64,7 @@ void run_walk(WalkArgs& a, bool size_given, SamplingGiven given) {
   callbacks.on_plan = [&](size_t frames, size_t to_render) {
     std::fprintf(stderr, "walk %s: %zu frames of %dx%d, %d steps each\n", s.mode.c_str(), frames, s.width, s.height,
                  s.num_inference_steps);
-    if (to_render < frames) std::fprintf(stderr, "%zu of %zu frames were already rendered\n", frames - to_render, frames);
+    if (!shard.whole()) std::fprintf(stderr, "shard %s: %zu of them to render here\n", shard.str().c_str(), to_render);
     batches = (to_render + size_t(s.batch_size) - 1) / size_t(s.batch_size);
   };
   // Counted in batch steps: each batch of --batch-size frames runs the scheduler's timesteps once.
@@ -77,9 +73,35 @@ void run_walk(WalkArgs& a, bool size_given, SamplingGiven given) {
     progress.update(++done);
     return true;
   };
-  const WalkResult result = engine.walk(run, callbacks);
+  WalkResult result = engine.walk(run, callbacks, shard);
   progress.finish();
-  std::printf("%s\n", result.output.c_str());
+  if (!result.assembled) result.output = run.dir();
+  return result;
+}
+
+void run_walk(WalkArgs& a, bool size_given, SamplingGiven given) {
+  if (!a.mpi) {
+    const WalkResult r = render_part(a, a.shard.empty() ? Shard{} : parse_shard(a.shard), size_given, given);
+    if (!r.assembled) std::fprintf(stderr, "when every shard is done: sdwalk assemble %s\n", shell_word(r.output).c_str());
+    std::printf("%s\n", r.output.c_str());
+    return;
+  }
+  check(a.shard.empty(), "--mpi makes each rank a shard: give --mpi or --shard, not both");
+  const MpiSession mpi;
+  std::string failure;
+  WalkResult r;
+  try {
+    r = render_part(a, mpi.shard(), size_given, given);
+  } catch (const std::exception& e) {
+    failure = e.what();
+  }
+  const bool all = mpi.all_succeeded(failure.empty());  // every rank reaches this, also after a failure
+  check(failure.empty(), failure);
+  check(all, "another MPI rank failed; its frames are missing: run the same command with --resume " +
+                 shell_word(r.output) + " --mpi to render them");
+  if (!mpi.root()) return;
+  RunFolder::open(r.output).assemble();
+  std::printf("%s\n", RunFolder::open(r.output).settings().output.c_str());
 }
 
 }  // namespace

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   sdwalk::cli::add_bench_command(app);
   sdwalk::cli::add_generate_command(app);
   sdwalk::cli::add_walk_command(app);
+  sdwalk::cli::add_assemble_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -45,14 +45,30 @@ void add_walk_flags(CLI::App* cmd, WalkArgs& a) {
   cmd->add_option("--loop", s.loop, "Loop count for GIF/WebP (0: forever)")->capture_default_str();
   cmd->add_flag("--ping-pong", s.ping_pong, "Play forward then backward (animations; not for --format png)");
   cmd->add_option("--resume", a.resume, "Finish an interrupted run from its run folder");
+  cmd->add_option("--shard", a.shard,
+                  "K/N: render only frames i with i % N == K (0 <= K < N) into the shared run folder, for N processes "
+                  "or machines; auto: K and N from a Slurm array (SLURM_ARRAY_TASK_ID/_COUNT) or, as auto/N, a "
+                  "Kubernetes Indexed Job (JOB_COMPLETION_INDEX). Then: sdwalk assemble RUN_FOLDER");
+  cmd->add_flag("--mpi", a.mpi, "One shard per MPI rank (mpirun -n N sdwalk walk ... --mpi); rank 0 writes the animation");
+}
+
+ModelOptions model_options_of(const WalkSettings& s, const ModelOptions& flags) {
+  ModelOptions model = flags;
+  model.model = s.model;
+  model.tokenizer = s.tokenizer;
+  model.config = s.config;
+  if (!s.precision.empty()) model.precision = s.precision;
+  model.vae_tiling = s.vae_tiling;
+  model.weights = s.weight_storage.empty() ? "auto" : s.weight_storage;
+  return model;
 }
 
 void check_resume_alone(const CLI::App& cmd) {
   for (const CLI::Option* o : cmd.get_options()) {
     const std::string name = o->get_name();
-    if (o->count() == 0 || name == "--resume" || name == "--threads") continue;
+    if (o->count() == 0 || name == "--resume" || name == "--threads" || name == "--shard" || name == "--mpi") continue;
     throw Error(name + " with --resume: a resumed walk takes its settings from the run's settings.json (only "
-                       "--threads may be given); start a new walk to change them");
+                       "--threads, --shard and --mpi may be given); start a new walk to change them");
   }
 }
 

@@ -17,12 +17,17 @@ struct WalkArgs {
   std::string keyframes_file, resume;
   double fps = 0;
   SchedulerOverrides overrides;
+  std::string shard;  // "K/N" or "auto": this process renders shard K of N (sdwalk assemble finishes)
+  bool mpi = false;   // one shard per MPI rank; rank 0 assembles
 };
 
 void add_walk_flags(CLI::App* cmd, WalkArgs& args);
 
 // The run's settings.json holds every setting: a flag beside --resume would be ignored or would mix
-// two runs. Only --threads (how fast, not what) may come with it.
+// two runs. Only --threads (how fast, not what) and --shard/--mpi (which frames) may come with it.
 void check_resume_alone(const CLI::App& cmd);
+
+// The model flags a run's settings say (--threads and --max-memory from `flags`).
+ModelOptions model_options_of(const WalkSettings& settings, const ModelOptions& flags);
 
 }  // namespace sdwalk::cli

@@ -156,7 +156,7 @@ std::vector<Frame> Engine::plan(const WalkSettings& settings) const {
 }
 
 size_t Engine::render(const WalkSettings& settings, const std::vector<Frame>& frames,
-                      const std::filesystem::path& run_dir, const Callbacks& callbacks) const {
+                      const std::filesystem::path& run_dir, const Callbacks& callbacks, const Shard& shard) const {
   const ops::ThreadScope scope(threads_);
   RenderProgress progress;
   if (callbacks.on_step)
@@ -167,14 +167,13 @@ size_t Engine::render(const WalkSettings& settings, const std::vector<Frame>& fr
     progress.on_frame = [&](size_t frame, const Image& image) {
       if (!callbacks.on_frame(frame, image)) throw Cancelled();
     };
-  return render_walk(*pipe_, settings, frames, run_dir, progress);
+  return render_walk(*pipe_, settings, frames, run_dir, progress, shard);
 }
 
-WalkResult Engine::walk(RunFolder& run, const Callbacks& callbacks) const {
+WalkResult Engine::walk(RunFolder& run, const Callbacks& callbacks, const Shard& shard) const {
   WalkSettings& s = run.settings();
   // What the pixels depend on; frames already on disk must have been rendered under the same.
   const nlohmann::json fingerprint = run_fingerprint(s, pipe_->files());
-  run.check_frames(fingerprint);
   const std::string hash = fingerprint["weights"];
   sdwalk::check(s.weights_hash.empty() || s.weights_hash == hash,
                 s.model + ": the weights changed since this run started (hash " + hash + ", the run has " +
@@ -182,12 +181,23 @@ WalkResult Engine::walk(RunFolder& run, const Callbacks& callbacks) const {
   s.fingerprint = fingerprint;
   s.weights_hash = hash;
   const std::vector<Frame> frames = plan(s);
-  if (callbacks.on_plan) callbacks.on_plan(frames.size(), run.missing_frames(frames.size()).size());
+  s.frame_count = int64_t(frames.size());
+  // Shards agree on the settings first: a shard with other flags is told so, not that frames differ.
+  if (!shard.whole() && !run.resumed()) run.share_settings();  // a resumed run has its settings.json
+  run.check_frames(fingerprint);
+  if (callbacks.on_plan) {
+    size_t to_render = 0;
+    for (size_t i : run.missing_frames(frames.size())) to_render += shard.has(i);
+    callbacks.on_plan(frames.size(), to_render);
+  }
   WalkResult result;
   result.frames = frames.size();
-  result.rendered = render(s, frames, run.dir(), callbacks);
-  run.write_animation(frames.size());
+  result.rendered = render(s, frames, run.dir(), callbacks, shard);
   result.output = s.output;
+  if (shard.whole()) {
+    run.write_animation(frames.size());
+    result.assembled = true;
+  }
   return result;
 }
 

@@ -1,6 +1,12 @@
 #include "sdwalk/run_folder.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 #include <ctime>
+#include <fstream>
+#include <set>
 
 #include "output/temp_path.hpp"
 #include "sdwalk/animation.hpp"
@@ -77,6 +83,25 @@ RunFolder RunFolder::create(WalkSettings settings, const fs::path& save_path) {
   return RunFolder(std::move(dir), std::move(settings), false);
 }
 
+RunFolder RunFolder::create_shared(WalkSettings settings) {
+  check(!settings.output.empty(), "a walk split over shards needs its --output named: every shard finds the shared "
+                                  "run folder by that name");
+  for (std::string* p : {&settings.model, &settings.tokenizer, &settings.config})
+    if (!p->empty()) *p = fs::absolute(*p).lexically_normal().string();
+  if (!settings.noise_file.empty()) settings.noise_file = fs::absolute(settings.noise_file).string();
+  settings.validate();
+  settings.format = extension_of(output_format(settings.output, settings.format));
+  if (settings.format != "png")
+    check(what_is_at(settings.output).empty(), settings.output + ": the walk's animation exists already");
+  settings.output = fs::absolute(settings.output).string();
+  const fs::path out(settings.output);
+  check(fs::is_directory(out.parent_path()), settings.output + ": folder " + out.parent_path().string() + " does not exist");
+  fs::path dir = run_dir_of(settings);
+  const std::string at = what_is_at(dir);
+  check(at.empty() || at == "a folder", dir.string() + ": is " + at + "; the run folder needs this name");
+  return RunFolder(std::move(dir), std::move(settings), false);
+}
+
 RunFolder RunFolder::open(const fs::path& dir) { return RunFolder(dir, WalkSettings::read_run_folder(dir), true); }
 
 fs::path RunFolder::frame_path(size_t index) const { return dir_ / frame_file_name(int64_t(index)); }
@@ -89,6 +114,58 @@ std::vector<size_t> RunFolder::missing_frames(size_t count) const {
 }
 
 void RunFolder::check_frames(const nlohmann::json& fingerprint) const { check_run_frames(dir_, fingerprint); }
+
+void RunFolder::share_settings() const {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  check(fs::is_directory(dir_), dir_.string() + ": cannot create the run folder (" + ec.message() + ")");
+  const fs::path file = dir_ / "settings.json";
+  const nlohmann::json mine = settings_.to_json();
+  // Written under a name of its own, then linked into place: link() fails when another shard's is
+  // there, so exactly one shard's settings become the run's.
+  const fs::path temp = dir_ / (".settings.json.shard-" + std::to_string(::getpid()));
+  {
+    std::ofstream out(temp);
+    out << mine.dump(2) << "\n";
+    check(bool(out.flush()), temp.string() + ": cannot write (" + std::strerror(errno) + ")");
+  }
+  const bool first = ::link(temp.c_str(), file.c_str()) == 0;
+  const int link_errno = errno;
+  fs::remove(temp, ec);
+  if (first) return;
+  check(link_errno == EEXIST, file.string() + ": cannot write (" + std::strerror(link_errno) + ")");
+  const nlohmann::json theirs = WalkSettings::read_run_folder(dir_).to_json();
+  // The settings that differ, and of the fingerprint what the settings do not show (weights, configs).
+  std::set<std::string> keys;
+  for (auto it = mine.begin(); it != mine.end(); ++it)
+    if (it.key() != "fingerprint" && (!theirs.contains(it.key()) || theirs[it.key()] != it.value())) keys.insert(it.key());
+  for (const std::string& k : fingerprint_changes(theirs.value("fingerprint", nlohmann::json::object()),
+                                                  mine.value("fingerprint", nlohmann::json::object())))
+    if (!mine.contains(k)) keys.insert(k);
+  std::string differ;
+  for (const std::string& k : keys) differ += (differ.empty() ? "" : ", ") + k;
+  const bool seeds = theirs["seeds"] != mine["seeds"];
+  check(differ.empty(), dir_.string() + ": another shard started this walk with other settings (" + differ +
+                            "); every shard must get the same flags and model" +
+                            (seeds ? " (give --seed: without it each shard draws its own)" : ""));
+}
+
+void RunFolder::assemble() const {
+  const WalkSettings& s = settings_;
+  check(s.frame_count > 0, dir_.string() + ": settings.json does not say how many frames the walk has (a run of an "
+                                           "older sdwalk, or none rendered yet): finish it with sdwalk walk --resume");
+  const std::vector<size_t> missing = missing_frames(size_t(s.frame_count));
+  if (!missing.empty()) {
+    std::string list;
+    for (size_t i = 0; i < missing.size() && i < 20; ++i) list += (i ? ", " : "") + std::to_string(missing[i]);
+    if (missing.size() > 20) list += ", ...";
+    throw Error(dir_.string() + ": " + std::to_string(missing.size()) + " of " + std::to_string(s.frame_count) +
+                " frames are missing (" + list + "; frame i belongs to shard i % N): run or resume the shards that "
+                "own them, then assemble again");
+  }
+  if (s.fingerprint.is_object()) check_frames(s.fingerprint);
+  write_animation(size_t(s.frame_count));
+}
 
 void RunFolder::write_animation(size_t count) const {
   const WalkSettings& s = settings_;

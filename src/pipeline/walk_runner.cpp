@@ -1,6 +1,8 @@
 #include "sdwalk/walk_runner.hpp"
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <cstdio>
 #include <map>
 
@@ -138,27 +140,31 @@ class NewRunFolder {
 }  // namespace
 
 size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, const std::vector<Frame>& frames,
-                   const fs::path& run_dir, const RenderProgress& progress) {
+                   const fs::path& run_dir, const RenderProgress& progress, const Shard& shard) {
   NewRunFolder folder(run_dir);
-  // A killed run leaves the temporary of the frame (or settings) it was writing.
+  // A killed run leaves the temporary of the frame (or settings) it was writing. Shards running now
+  // share the folder: each removes only the temporaries of its own frames.
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(run_dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (name.rfind(".frame_", 0) == 0 || name.rfind(".settings.json", 0) == 0) fs::remove(e.path(), ec);
+    if (name.rfind(".settings.json", 0) == 0 && shard.whole()) fs::remove(e.path(), ec);
+    if (name.rfind(".frame_", 0) != 0) continue;
+    const size_t index = std::strtoull(name.c_str() + std::strlen(".frame_"), nullptr, 10);
+    if (shard.has(index)) fs::remove(e.path(), ec);
   }
   const nlohmann::json settings = s.to_json();
   if (!fs::exists(run_dir / "settings.json")) write_text_file(run_dir / "settings.json", settings.dump(2) + "\n");
 
   std::vector<size_t> missing;
   for (size_t i = 0; i < frames.size(); ++i)
-    if (!fs::exists(frame_path(run_dir, i))) missing.push_back(i);
+    if (shard.has(i) && !fs::exists(frame_path(run_dir, i))) missing.push_back(i);
 
   // Hands frames [next, upto) to on_frame, reading back the ones an earlier run wrote.
   size_t next = 0;
   std::map<size_t, Image> fresh;  // rendered now, not handed on yet
   auto deliver_until = [&](size_t upto) {
     for (; next < upto; ++next) {
-      if (!progress.on_frame) continue;
+      if (!progress.on_frame || !shard.has(next)) continue;
       auto it = fresh.find(next);
       progress.on_frame(next, it != fresh.end() ? it->second : read_png(frame_path(run_dir, next)));
       if (it != fresh.end()) fresh.erase(it);

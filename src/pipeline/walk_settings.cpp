@@ -39,6 +39,7 @@ nlohmann::json WalkSettings::to_json() const {
           {"config", config},
           {"weights_hash", weights_hash},
           {"fingerprint", fingerprint},
+          {"frame_count", frame_count},
           {"precision", precision},
           {"weight_storage", weight_storage},
           {"vae_tiling", vae_tiling},
@@ -102,6 +103,7 @@ WalkSettings WalkSettings::from_json(const nlohmann::json& j) {
     s.config = j.at("config").get<std::string>();
     s.weights_hash = j.value("weights_hash", "");
     s.fingerprint = j.value("fingerprint", nlohmann::json());
+    if (j.contains("frame_count")) s.frame_count = integer<int64_t>(j["frame_count"], "frame_count");
     s.precision = j.value("precision", "");
     s.weight_storage = j.value("weight_storage", "");
     s.vae_tiling = j.value("vae_tiling", "auto");

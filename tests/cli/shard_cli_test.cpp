@@ -4,11 +4,7 @@
 // started with other flags are refused; assemble names the frames still missing.
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#include <chrono>
-#include <thread>
 
 #include "common/cli_test.hpp"
 #include "common/fixtures.hpp"
@@ -88,18 +84,7 @@ TEST_F(ShardCli, AKilledShardResumesWithoutTouchingTheOthersFrames) {
 
   const std::string cmd = shell_quote(test::sdwalk_binary().string()) + " " + walk(gif, " --shard 1/2 --threads 1") +
                           " >/dev/null 2>&1";
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(run / frame_file_name(1)) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  test::interrupt_when_exists(cmd, run / frame_file_name(1), SIGKILL);
   EXPECT_FALSE(fs::exists(run / frame_file_name(5))) << "shard 1 finished before it could be killed";
 
   expect_ok("walk --resume " + shell_quote(run.string()) + " --shard 1/2");

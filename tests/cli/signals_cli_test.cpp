@@ -1,11 +1,7 @@
 // Ctrl-C or SIGTERM during a walk: sdwalk says where the run folder is (also when the walk starts)
 // and how to resume it, and the command it prints does finish the walk.
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#include <chrono>
-#include <thread>
 
 #include "common/cli_test.hpp"
 #include "common/fixtures.hpp"
@@ -28,18 +24,7 @@ TEST_F(SignalsCli, AnInterruptedWalkSaysHowToResumeIt) {
                             " --num-interpolation-steps 30 --threads 1 -o " +
                             shell_quote((dir() / (name + ".gif")).string()) + model_flag() + " 2>" +
                             shell_quote(err.string());
-    const pid_t pid = ::fork();
-    ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (!fs::exists(run / frame_file_name(0)) && std::chrono::steady_clock::now() < deadline)
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    ::kill(pid, sig);
-    int status = 0;
-    ::waitpid(pid, &status, 0);
+    test::interrupt_when_exists(cmd, run / frame_file_name(0), sig);
     const std::string text = test::file_bytes(err);
     EXPECT_NE(text.find("run folder: " + run.string()), std::string::npos) << text;
     EXPECT_NE(text.find("walk --resume " + run.string()), std::string::npos) << "signal " << sig << ":\n" << text;

@@ -4,11 +4,7 @@
 // would mean nothing.
 #include <gif_lib.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
-
-#include <chrono>
-#include <thread>
 
 #include "common/cli_test.hpp"
 #include "common/fixtures.hpp"
@@ -41,19 +37,8 @@ TEST_F(WalkBatchesCli, KilledEulerAncestralWalkInBatchesOfThreeResumesBitForBit)
 
   const std::string cmd = shell_quote(test::sdwalk_binary().string()) + " " + euler_a_walk(killed) +
                           " --threads 1 >/dev/null 2>&1";
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
   // Killed once the first batch is on disk (or after 60 s, whatever happened by then).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(killed / frame_file_name(0)) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  test::interrupt_when_exists(cmd, killed / frame_file_name(0), SIGKILL);
   int present = 0;
   for (int i = 0; i < 7; ++i) present += fs::exists(killed / frame_file_name(i));
   EXPECT_LT(present, 7) << "the walk finished before it could be killed";

@@ -4,12 +4,9 @@
 #include <gif_lib.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <cmath>
-#include <thread>
 
 #include "common/cli_runner.hpp"
 #include "common/fixtures.hpp"
@@ -141,19 +138,8 @@ TEST_F(WalkCli, KilledWalkResumesToTheSameFrames) {
 
   const std::string cmd = shell_quote(test::sdwalk_binary().string()) + " " + walk_args(w, noise_file(w)) +
                           " --threads 1 --format png --output " + shell_quote(killed.string()) + " >/dev/null 2>&1";
-  const pid_t pid = ::fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    ::execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
   // Kill it once the first frame is on disk (or after 60 s, whatever happened by then).
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(killed / frame_file_name(0)) && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
+  test::interrupt_when_exists(cmd, killed / frame_file_name(0), SIGKILL);
   int64_t present = 0;
   for (int64_t i = 0; i < w.frames.dim(0); ++i) present += fs::exists(killed / frame_file_name(i));
   EXPECT_LT(present, w.frames.dim(0)) << "the walk finished before it could be killed";

@@ -1,5 +1,6 @@
 #include "common/cli_runner.hpp"
 
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -8,6 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
+#include <thread>
+#include <chrono>
 
 #include "common/fixtures.hpp"
 
@@ -45,6 +49,21 @@ std::string last_line(const std::string& s) {
   while (!t.empty() && t.back() == '\n') t.pop_back();
   const size_t nl = t.rfind('\n');
   return nl == std::string::npos ? t : t.substr(nl + 1);
+}
+
+void interrupt_when_exists(const std::string& command, const std::filesystem::path& file, int signal) {
+  const pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    ::execl("/bin/sh", "sh", "-c", ("exec " + command).c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (!std::filesystem::exists(file) && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ::kill(pid, signal);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
 }
 
 }  // namespace sdwalk::test

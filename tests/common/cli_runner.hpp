@@ -1,5 +1,6 @@
 #pragma once
 // Runs the built sdwalk binary as a user would, capturing exit status, stdout and stderr.
+#include <filesystem>
 #include <string>
 
 namespace sdwalk::test {
@@ -14,5 +15,8 @@ std::string shell_quote(const std::string& s);
 // timeout_s > 0: killed after that many seconds (status 124), for checks that something does not hang.
 RunResult run_sdwalk(const std::string& args, int timeout_s = 0);
 std::string last_line(const std::string& s);
+// Starts `command` (a shell command line), sends it `signal` once `file` exists (or after 60 s,
+// whatever happened by then) and reaps it: a run interrupted after its first frame.
+void interrupt_when_exists(const std::string& command, const std::filesystem::path& file, int signal);
 
 }  // namespace sdwalk::test

@@ -121,17 +121,20 @@ void RunFolder::share_settings() const {
   check(fs::is_directory(dir_), dir_.string() + ": cannot create the run folder (" + ec.message() + ")");
   const fs::path file = dir_ / "settings.json";
   const nlohmann::json mine = settings_.to_json();
-  // Written under a name of its own, then linked into place: link() fails when another shard's is
-  // there, so exactly one shard's settings become the run's.
-  const fs::path temp = dir_ / (".settings.json.shard-" + std::to_string(::getpid()));
+  // Written under a name of its own (mkstemp: unique even when shards on other hosts share a PID, as
+  // pods do), then linked into place: link() fails when another shard's is there, so exactly one
+  // shard's settings become the run's.
+  bool first = false;
+  int link_errno = 0;
   {
-    std::ofstream out(temp);
+    const detail::TempFile temp(file, "");
+    std::ofstream out(temp.path());
     out << mine.dump(2) << "\n";
-    check(bool(out.flush()), temp.string() + ": cannot write (" + std::strerror(errno) + ")");
+    check(bool(out.flush()), temp.path().string() + ": cannot write (" + std::strerror(errno) + ")");
+    out.close();
+    first = ::link(temp.path().c_str(), file.c_str()) == 0;
+    link_errno = errno;
   }
-  const bool first = ::link(temp.c_str(), file.c_str()) == 0;
-  const int link_errno = errno;
-  fs::remove(temp, ec);
   if (first) return;
   check(link_errno == EEXIST, file.string() + ": cannot write (" + std::strerror(link_errno) + ")");
   const nlohmann::json theirs = WalkSettings::read_run_folder(dir_).to_json();

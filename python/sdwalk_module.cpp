@@ -8,6 +8,7 @@
 
 #include <cstring>
 
+#include "sdwalk/animation.hpp"
 #include "sdwalk/engine.hpp"
 
 namespace py = pybind11;
@@ -68,6 +69,24 @@ Engine make_engine(const std::string& model, const std::string& tokenizer, const
   return Engine(o);
 }
 
+// uint8 [H, W, 3] frames -> the animation file's bytes (gif, webp, mp4, webm), as the CLI writes them.
+py::bytes encode_animation(const std::vector<py::array_t<uint8_t, py::array::c_style | py::array::forcecast>>& frames,
+                           const std::string& format, double frame_duration_ms, int loop, bool ping_pong) {
+  AnimationOptions o;
+  o.frame_duration_ms = frame_duration_ms;
+  o.loop = loop;
+  o.ping_pong = ping_pong;
+  std::vector<uint8_t> bytes;
+  const auto sink = make_memory_frame_sink(format_from_name(format), bytes, o);
+  for (const auto& f : frames) {
+    check(f.ndim() == 3 && f.shape(2) == 3, "encode_animation: frames are uint8 arrays [height, width, 3]");
+    Image image{int(f.shape(1)), int(f.shape(0)), std::vector<uint8_t>(f.data(), f.data() + f.size())};
+    sink->add(image);
+  }
+  sink->finish();
+  return py::bytes(reinterpret_cast<const char*>(bytes.data()), bytes.size());
+}
+
 }  // namespace
 
 PYBIND11_MODULE(sdwalk, m) {
@@ -75,6 +94,9 @@ PYBIND11_MODULE(sdwalk, m) {
   // Error first: pybind11 tries the translators newest first, and Cancelled is an Error.
   const auto error = py::register_exception<Error>(m, "Error");
   py::register_exception<Cancelled>(m, "Cancelled", error.ptr());
+  m.def("encode_animation", &encode_animation, py::arg("frames"), py::arg("format") = "gif",
+        py::arg("frame_duration_ms") = 100.0, py::arg("loop") = 0, py::arg("ping_pong") = false,
+        "uint8 frames [height, width, 3] -> the bytes of a gif, webp, mp4 or webm animation.");
   py::class_<Engine>(m, "Engine")
       .def(py::init(&make_engine), py::arg("model"), py::arg("tokenizer") = "", py::arg("config") = "",
            py::arg("threads") = 0, py::arg("precision") = "auto", py::arg("weights") = "auto")

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "sdwalk/image.hpp"
 
@@ -68,5 +69,10 @@ void check_animation_options(const AnimationOptions& options);
 // frame is rendered. For PngFrames `path` is a folder, created if missing.
 std::unique_ptr<FrameSink> make_frame_sink(AnimationFormat format, const std::filesystem::path& path,
                                            const AnimationOptions& options);
+
+// The same animation kept in memory: finish() puts the file's bytes into `bytes` (for an HTTP reply
+// or a Python caller). GIF, WebP, MP4 or WebM; PNG frames (a folder) are an Error.
+std::unique_ptr<FrameSink> make_memory_frame_sink(AnimationFormat format, std::vector<uint8_t>& bytes,
+                                                  const AnimationOptions& options);
 
 }  // namespace sdwalk

@@ -49,6 +49,9 @@ class VideoSink final : public SinkBase {
     const char* container = format == AnimationFormat::WebM ? "webm" : "mp4";
     int r = avformat_alloc_output_context2(&oc_, nullptr, container, temp_.path().c_str());
     if (r < 0 || !oc_) throw Error(label() + ": cannot set up the " + container + " muxer (" + av_error(r) + ")");
+    // Matroska draws random segment and track UIDs; bit-exact mode derives them from the content, so
+    // the same walk writes the same WebM bytes (as it does MP4, GIF and WebP).
+    if (format == AnimationFormat::WebM) oc_->flags |= AVFMT_FLAG_BITEXACT;
     r = avio_open(&oc_->pb, temp_.path().c_str(), AVIO_FLAG_WRITE);
     if (r < 0) throw Error(label() + ": cannot write (" + av_error(r) + ")");
     rate_ = av_d2q(1000.0 / options.frame_duration_ms, 65535);

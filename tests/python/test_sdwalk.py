@@ -67,6 +67,18 @@ def test_walk_gives_the_clis_frames(engine, tmp_path):
         assert np.array_equal(mine, np.asarray(Image.open(theirs).convert("RGB")))
 
 
+def test_encode_animation_gives_the_clis_gif(engine, tmp_path):
+    run_cli("walk", "prompts", "-p", "a red circle", "-p", "a blue square", "--seed", "4", "--num-interpolation-steps",
+            "3", "--num-inference-steps", "3", "--height", "64", "--width", "64", "--ping-pong",
+            "-o", str(tmp_path / "cli.gif"))
+    frames = engine.walk("prompts", ["a red circle", "a blue square"], seed=4, frames=3, num_inference_steps=3,
+                         height=64, width=64, run_dir=str(tmp_path / "py_run"))
+    gif = sdwalk.encode_animation(frames, "gif", ping_pong=True)
+    assert gif == (tmp_path / "cli.gif").read_bytes()
+    with pytest.raises(sdwalk.Error, match="gif, webp, mp4 or webm"):
+        sdwalk.encode_animation(frames, "png")
+
+
 def test_cancel_from_the_callback(engine):
     steps = []
     with pytest.raises(sdwalk.Cancelled):

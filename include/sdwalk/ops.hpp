@@ -2,7 +2,8 @@
 // CPU kernels the SD networks are built from. Activations are float32 and channels-last:
 // images are NHWC [N, H, W, C]; token sequences are [B, T, C]. Convolutions and linear layers go
 // through oneDNN with weights reordered once at construction; the rest are our own kernels.
-// Every function is thread-parallel over the ops::threads() OpenMP threads.
+// Every function is thread-parallel over up to ops::threads() OpenMP threads (fewer for small ops:
+// threads_for_flops / threads_for_bytes).
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,6 +27,14 @@ class ThreadScope {
  private:
   int saved_, saved_omp_;
 };
+
+// How many of threads() one op should run on. Idle OpenMP workers sleep (use_passive_omp_wait) and
+// take tens of microseconds to wake, so an op gets another thread only for each ~100 us of work it
+// has: small models' ops stay on one thread (on the demo model, waking a second one for every op made
+// walks 5x slower than one thread). Results do not depend on it: every op computes the same bits on
+// any number of threads.
+int threads_for_flops(double flops);  // compute-bound ops (convolution, matmul, attention)
+int threads_for_bytes(double bytes);  // memory-bound ops, by the bytes they read and write
 
 // The instruction-set path of our own kernels (attention so far; oneDNN picks its own). Chosen once
 // from cpuid, or forced by SDWALK_ISA=avx512|avx2|generic; set_isa forces it in-process (tests and

@@ -87,6 +87,8 @@ Tensor attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, int
         "attention: q, k, v must be f32 or bf16 [B, T, H*D]");
   check(out == DType::F32 || out == DType::BF16, "attention: output dtype must be F32 or BF16");
   const int64_t D_in = heads > 0 ? q_in.dim(2) / heads : 0;
+  const ThreadScope op_threads(
+      threads_for_flops(4.0 * double(q_in.dim(0)) * double(q_in.dim(1)) * double(k_in.dim(1)) * double(q_in.dim(2))));
   const bool bf16 = q_in.dtype() == DType::BF16 && k_in.dtype() == DType::BF16 && v_in.dtype() == DType::BF16;
   if (bf16 && !causal && heads > 0 && q_in.dim(2) % heads == 0 && detail::attention_bf16_supported(D_in) &&
       k_in.shape() == v_in.shape() && k_in.dim(0) == q_in.dim(0) && k_in.dim(2) == q_in.dim(2) && k_in.dim(1) > 0) {

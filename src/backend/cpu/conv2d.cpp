@@ -152,6 +152,9 @@ void Conv2d::run(const Tensor& x, const Tensor* residual, const Tensor* extra_bi
   const int64_t n = x.dim(0), h = x.dim(1), w = x.dim(2);
   const int64_t ho = (h + 2 * p.padding - p.k) / p.stride + 1, wo = (w + 2 * p.padding - p.k) / p.stride + 1;
   check(ho > 0 && wo > 0, "Conv2d: input " + shape_string(x.shape()) + " is smaller than the kernel");
+  // The primitive is made and run under the same count (oneDNN fixes its split when it is made).
+  const ThreadScope op_threads(
+      threads_for_flops(2.0 * double(n * ho * wo) * double(p.cout) * double(p.cin) * double(p.k * p.k)));
   const Tensor src_t = detail::as_dtype(x, p.precision == Precision::BF16 ? DType::BF16 : DType::F32);
   const bool in_place = y.defined();
   if (in_place)

@@ -56,7 +56,7 @@ void require_f32(const Tensor& x, const char* op) {
 template <class F> void parallel_chunks(int64_t n, F kernel) {
   constexpr int64_t kChunk = 16384;
   const int64_t chunks = (n + kChunk - 1) / kChunk;
-#pragma omp parallel for num_threads(threads()) schedule(static) if (chunks > 1)
+#pragma omp parallel for num_threads(threads_for_bytes(8.0 * double(n))) schedule(static) if (chunks > 1)
   for (int64_t c = 0; c < chunks; ++c) kernel(c * kChunk, std::min(kChunk, n - c * kChunk));
 }
 
@@ -87,11 +87,11 @@ Tensor geglu(const Tensor& x, DType out) {
   const float* a = x.f32();
   if (out == DType::BF16) {
     uint16_t* o = y.data<uint16_t>();
-#pragma omp parallel for num_threads(threads()) schedule(static)
+#pragma omp parallel for num_threads(threads_for_bytes(12.0 * double(rows * F))) schedule(static)
     for (int64_t r = 0; r < rows; ++r) geglu_kernel(a + r * two_f, a + r * two_f + F, o + r * F, F);
   } else {
     float* o = y.f32();
-#pragma omp parallel for num_threads(threads()) schedule(static)
+#pragma omp parallel for num_threads(threads_for_bytes(12.0 * double(rows * F))) schedule(static)
     for (int64_t r = 0; r < rows; ++r) geglu_kernel(a + r * two_f, a + r * two_f + F, o + r * F, F);
   }
   return y;
@@ -131,7 +131,7 @@ void add_channel_bias_inplace(Tensor& x, const Tensor& v) {
   const int64_t positions = x.numel() / (N * C);
   float* o = x.f32();
   const float* b = v.f32();
-#pragma omp parallel for num_threads(threads()) schedule(static) collapse(2)
+#pragma omp parallel for num_threads(threads_for_bytes(8.0 * double(x.numel()))) schedule(static) collapse(2)
   for (int64_t n = 0; n < N; ++n)
     for (int64_t p = 0; p < positions; ++p) {
       float* row = o + (n * positions + p) * C;

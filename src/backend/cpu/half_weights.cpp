@@ -69,7 +69,7 @@ dnnl::memory widen(const HalfWeights& h) {
   const auto* s = reinterpret_cast<const uint16_t*>(h.bytes.get());
   auto* d = reinterpret_cast<float*>(scratch.bytes.get());
   const Isa path = isa();
-#pragma omp parallel for num_threads(threads()) schedule(static) if (n > kChunk)
+#pragma omp parallel for num_threads(threads_for_bytes(6.0 * double(n))) schedule(static) if (n > kChunk)
   for (int64_t i = 0; i < n; i += kChunk) half_to_float_on(path, s + i, d + i, std::min(kChunk, n - i));
   return dnnl::memory(h.desc, cpu_engine(), scratch.bytes.get());
 }

@@ -23,7 +23,7 @@ Tensor upsample_nearest2x(const Tensor& x, DType out) {
   const auto* a = static_cast<const std::byte*>(src_t.raw());
   auto* o = static_cast<std::byte*>(y.raw());
   const size_t bytes = size_t(C) * dtype_size(out);
-#pragma omp parallel for num_threads(threads()) schedule(static) collapse(2)
+#pragma omp parallel for num_threads(threads_for_bytes(1.25 * double(y.nbytes()))) schedule(static) collapse(2)
   for (int64_t n = 0; n < N; ++n)
     for (int64_t h = 0; h < 2 * H; ++h) {
       const std::byte* src = a + size_t((n * H + h / 2) * W) * bytes;
@@ -43,7 +43,7 @@ Tensor concat_channels(const Tensor& a, const Tensor& b) {
   const float* pa = a.f32();
   const float* pb = b.f32();
   float* o = y.f32();
-#pragma omp parallel for num_threads(threads()) schedule(static)
+#pragma omp parallel for num_threads(threads_for_bytes(2.0 * double(y.nbytes()))) schedule(static)
   for (int64_t p = 0; p < P; ++p) {
     std::memcpy(o + p * (Ca + Cb), pa + p * Ca, size_t(Ca) * sizeof(float));
     std::memcpy(o + p * (Ca + Cb) + Ca, pb + p * Cb, size_t(Cb) * sizeof(float));
@@ -57,7 +57,7 @@ Tensor nchw_to_nhwc(const Tensor& x) {
   Tensor y = Tensor::uninitialized({N, H, W, C});
   const float* a = x.f32();
   float* o = y.f32();
-#pragma omp parallel for num_threads(threads()) schedule(static) collapse(2)
+#pragma omp parallel for num_threads(threads_for_bytes(2.0 * double(y.nbytes()))) schedule(static) collapse(2)
   for (int64_t n = 0; n < N; ++n)
     for (int64_t hw = 0; hw < H * W; ++hw)
       for (int64_t c = 0; c < C; ++c) o[(n * H * W + hw) * C + c] = a[(n * C + c) * H * W + hw];
@@ -70,7 +70,7 @@ Tensor nhwc_to_nchw(const Tensor& x) {
   Tensor y = Tensor::uninitialized({N, C, H, W});
   const float* a = x.f32();
   float* o = y.f32();
-#pragma omp parallel for num_threads(threads()) schedule(static) collapse(2)
+#pragma omp parallel for num_threads(threads_for_bytes(2.0 * double(y.nbytes()))) schedule(static) collapse(2)
   for (int64_t n = 0; n < N; ++n)
     for (int64_t c = 0; c < C; ++c)
       for (int64_t hw = 0; hw < H * W; ++hw) o[(n * C + c) * H * W + hw] = a[(n * H * W + hw) * C + c];

@@ -107,6 +107,7 @@ Tensor Linear::forward(const Tensor& x, const Tensor* residual, DType out_dtype)
             std::to_string(p.in) + "] f32 or bf16");
   check(out_dtype == DType::F32 || out_dtype == DType::BF16, "Linear: output dtype must be F32 or BF16");
   const int64_t m = x.numel() / p.in;
+  const ThreadScope op_threads(threads_for_flops(2.0 * double(m) * double(p.in) * double(p.out)));
   Shape shape = x.shape();
   shape.back() = p.out;
   if (m == 0) return Tensor::uninitialized(shape, out_dtype);

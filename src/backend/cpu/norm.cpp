@@ -114,7 +114,7 @@ void group_norm_into(const Tensor& x, Tensor& y, int groups, const Tensor& gamma
   const float* g = gamma.f32();
   const float* b = beta.f32();
   const double count = double(positions) * double(cpg);
-  const int nt = threads();
+  const int nt = threads_for_bytes(3.0 * double(x.nbytes()));  // read twice, written once
   constexpr int64_t kRows = 64;  // rows per parallel work item
   const int64_t blocks = (positions + kRows - 1) / kRows;
   std::vector<double> partial(size_t(nt) * size_t(2 * C));
@@ -217,7 +217,7 @@ Tensor layer_norm(const Tensor& x, const Tensor& gamma, const Tensor& beta, floa
   const float* b = beta.f32();
   Tensor y = Tensor::uninitialized(x.shape(), out);
   const float* xs = x.f32();
-#pragma omp parallel num_threads(threads())
+#pragma omp parallel num_threads(threads_for_bytes(2.0 * double(x.nbytes())))
   {
     std::vector<float> scale(static_cast<size_t>(C)), shift(static_cast<size_t>(C));
 #pragma omp for schedule(static)

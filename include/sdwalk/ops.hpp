@@ -29,7 +29,7 @@ class ThreadScope {
 };
 
 // How many of threads() one op should run on. Idle OpenMP workers sleep (use_passive_omp_wait) and
-// take tens of microseconds to wake, so an op gets another thread only for each ~100 us of work it
+// take tens of microseconds to wake, so an op gets another thread only for each ~200 us of work it
 // has: small models' ops stay on one thread (on the demo model, waking a second one for every op made
 // walks 5x slower than one thread). Results do not depend on it: every op computes the same bits on
 // any number of threads.

@@ -40,7 +40,7 @@ int threads() {
 }
 
 namespace {
-// ~100 us of work a thread on one core of a current x86 (f32 FMA ~40 GFLOP/s, streaming ~10 GB/s).
+// ~200 us of work a thread on one core of a current x86 (f32 ~40 GFLOP/s, streaming ~10 GB/s).
 constexpr double kFlopsPerThread = 8e6, kBytesPerThread = 2e6;
 
 int threads_for(double work, double per_thread) {

@@ -122,7 +122,12 @@ void add_invert_command(CLI::App& app) {
       ->check(CLI::IsMember({"crop", "pad", "stretch"}));
   cmd->add_option("--reconstruction", a->reconstruction, "Also write the picture regenerated from the noise (PNG)");
   cmd->add_flag("--overwrite", a->overwrite, "Replace existing output files (only regular files)");
-  cmd->callback([a, cmd] { run_invert(*a, sampling_given(*cmd)); });
+  cmd->callback([a, cmd] {
+    SamplingGiven given;  // only the steps are a flag here: DDIM at guidance 1 is the inversion's own
+    given.scheduler = given.guidance = true;
+    given.steps = cmd->count("--num-inference-steps") > 0;
+    run_invert(*a, given);
+  });
 }
 
 }  // namespace sdwalk::cli

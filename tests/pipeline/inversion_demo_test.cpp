@@ -93,7 +93,8 @@ Regenerated invert_and_regenerate(const Image& image, const std::string& prompt,
 TEST(DemoInversion, ExactInversionRegeneratesTheVaeRoundTrip) {
   SDWALK_REQUIRE_FIXTURE(test::demo_model_dir() / "model_index.json");
   std::vector<std::pair<std::string, Image>> pictures;  // (caption, picture)
-  for (const auto& c : checks().at("cases")) {
+  const nlohmann::json all = checks();
+  for (const auto& c : all.at("cases")) {
     const std::string caption = c.at("caption").get<std::string>();
     pictures.emplace_back(caption, drawn(caption));
   }

@@ -90,6 +90,11 @@ void run_invert(InvertArgs a, SamplingGiven given) {
                r.method == InversionMethod::Exact
                    ? (", worst step residual " + std::to_string(result.inversion.max_residual)).c_str()
                    : "");
+  if (r.method == InversionMethod::Exact && result.inversion.max_residual > 1e-3)
+    std::fprintf(stderr,
+                 "warning: the fixed-point iteration did not converge (worst residual %g): the noise regenerates the "
+                 "picture only approximately; more --steps make each step smaller and easier to undo\n",
+                 result.inversion.max_residual);
   std::printf("%s\n", a.output.c_str());
   std::printf("reconstruction PSNR %.2f dB (VAE round trip alone %.2f dB); mean |regenerated - VAE round trip| %.3f/255\n",
               result.psnr, result.vae_psnr, result.mean_abs_vs_round_trip);

@@ -81,7 +81,11 @@ class ImageInputCli : public test::CliTest {
   void expect_refused(const test::RunResult& r, const std::string& says, const std::vector<std::string>& keep) {
     EXPECT_NE(r.status, 0) << r.err;
     EXPECT_NE(r.err.find(says), std::string::npos) << r.err;
-    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    size_t errors = 0;  // informational lines (seed, loading) may come first
+    for (size_t at = r.err.find("error:"); at != std::string::npos; at = r.err.find("error:", at + 1)) ++errors;
+    EXPECT_EQ(errors, 1u) << r.err;
+    EXPECT_EQ(r.err.back(), '\n');
+    EXPECT_EQ(r.err.find('\n', r.err.find("error:")), r.err.size() - 1) << "the error is not one line: " << r.err;
     EXPECT_TRUE(entries_except(keep).empty()) << r.err;
   }
 };
@@ -105,12 +109,15 @@ TEST_F(ImageInputCli, InvertWritesNoiseThatGenerateTakesBack) {
                             " --steps 4 --reconstruction " + shell_quote(rec));
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("reconstruction PSNR"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("--timestep-spacing leading"), std::string::npos) << r.err;  // the regenerate line says it
+  std::printf("%s%s", r.out.c_str(), r.err.c_str());
   const SafeTensors file = SafeTensors::open(noise);
   ASSERT_EQ(file.names().size(), 1u);
   EXPECT_EQ(file.get("noise").shape(), (Shape{1, 4, 16, 16}));
   // The line it prints regenerates the same picture as --reconstruction.
   const auto g = run_sdwalk("generate" + model_flag() + " -p '' --noise " + shell_quote(noise) +
-                            " --scheduler ddim --guidance-scale 1 --steps 4 --width 128 --height 128 -o " +
+                            " --scheduler ddim --timestep-spacing leading --guidance-scale 1 --steps 4 --width 128 "
+                            "--height 128 -o " +
                             shell_quote(back));
   ASSERT_EQ(g.status, 0) << g.err;
   EXPECT_EQ(read_png(back).rgb, read_png(rec).rgb);

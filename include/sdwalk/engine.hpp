@@ -47,6 +47,30 @@ struct GenerateRequest {
   Tensor latents;         // [1, 4, h, w] initial noise instead of the seed's, when defined
   Tensor prompt_embeds, negative_prompt_embeds;  // [1, 77, C] instead of encoding the prompts, when defined
   SchedulerOverrides scheduler_overrides;  // prediction_type / timestep_spacing on top of the model's config
+  // img2img (diffusers' StableDiffusionImg2ImgPipeline) when `image` is not empty: the picture, of
+  // width x height, is VAE-encoded (latent_dist.sample from the seed's generator, then the noise from
+  // it) and redrawn from the strength's first timestep. strength 1 redraws it all.
+  Image image;
+  double strength = 0.8;
+};
+
+// A picture to noise (Engine::invert), at guidance 1 under `prompt`.
+struct InvertRequest {
+  Image image;  // of a size the model takes
+  std::string prompt;
+  int num_inference_steps = 50;
+  InversionMethod method = InversionMethod::Exact;
+};
+
+struct InvertResult {
+  Tensor noise;  // [1, 4, h, w]: regenerates the picture with DDIM (regenerate_hint), guidance 1
+  Image reconstruction;   // regenerated from the noise
+  Image vae_round_trip;   // decode(encode(image)): what an exact inversion can give back at best
+  double psnr = 0, vae_psnr = 0;  // dB against the input
+  double mean_abs_vs_round_trip = 0;  // mean |reconstruction - vae_round_trip| in 0..255 units
+  InversionResult inversion;
+  SchedulerOverrides overrides;  // of the DDIM scheduler that regenerates (timestep spacing)
+  nlohmann::json settings;
 };
 
 struct GenerateResult {
@@ -100,6 +124,8 @@ class Engine {
   Tensor denoise(const Tensor& cond, const Tensor& uncond, const Tensor& latents, const DenoiseOptions& options,
                  const std::string& scheduler, uint64_t seed, const Callbacks& callbacks = {}) const;
   Tensor decode(const Tensor& latents) const;  // -> NHWC [B, H, W, 3] in [0, 1]
+  // Inverts a picture to noise and regenerates it from that noise (pipeline/inversion.cpp).
+  InvertResult invert(const InvertRequest& request, const Callbacks& callbacks = {}) const;
   Shape latent_shape(int batch, int height, int width) const;
 
   // Walks: the frames (embeddings, noises, seeds, t), then their pictures, rendered into run_dir

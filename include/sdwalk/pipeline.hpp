@@ -10,6 +10,7 @@
 
 #include "sdwalk/clip_text_model.hpp"
 #include "sdwalk/clip_tokenizer.hpp"
+#include "sdwalk/image.hpp"
 #include "sdwalk/model_files.hpp"
 #include "sdwalk/scheduler.hpp"
 #include "sdwalk/tensor.hpp"
@@ -64,6 +65,26 @@ struct StageTimes {
   double text_encoder_s = 0, unet_s = 0, vae_s = 0;
 };
 
+// How an image is inverted to noise (pipeline/inversion.cpp), always at guidance 1 (no CFG).
+// Ddim: diffusers' DDIMInverseScheduler loop (eps at the target timestep): cheap, inexact.
+// Exact: each DDIM sampling step is solved for its input by fixed-point iteration,
+//   x <- x + (target - ddim_step(unet(x, t), t, x)) / a,  a = the step's coefficient of x,
+// whose first iteration is DDIM inversion; regenerating with plain DDIM then gives the image's latents
+// back up to `tolerance` (the noise works with any DDIM run of the same steps, prompt and guidance 1).
+enum class InversionMethod { Ddim, Exact };
+struct InversionOptions {
+  int num_inference_steps = 50;
+  InversionMethod method = InversionMethod::Exact;
+  int max_iterations = 100;  // Exact: UNet evaluations per step at most
+  double tolerance = 1e-5;   // Exact: max |ddim_step(x) - target|, relative to max(1, max |target|)
+};
+struct InversionResult {
+  Tensor noise;                             // [B, 4, h, w]: the latents at the last timestep
+  std::vector<Tensor> latents, model_outputs;  // Ddim: after / at each inverse step, in order
+  double max_residual = 0;                  // Exact: the worst step's final max |ddim_step(x) - target|
+  int unet_evaluations = 0;
+};
+
 // Called after every scheduler step: (step 1..total, total, latents after the step).
 using StepCallback = std::function<void(int step, int total, const Tensor& latents)>;
 
@@ -87,6 +108,32 @@ class StableDiffusionPipeline {
   Tensor denoise(Scheduler& scheduler, const Tensor& cond, const Tensor& uncond, const Tensor& latents,
                  const DenoiseOptions& options, TorchGenerator* generator, const StepCallback& on_step = {}) const;
 
+  // img2img (diffusers' StableDiffusionImg2ImgPipeline, pipeline/img2img.cpp). `image_latents`: the
+  // scaled VAE latents of the image (image_latents()); `noise` of their shape. set_timesteps(steps),
+  // then from t_start = img2img_begin_index(steps, strength): add_noise(image_latents, noise,
+  // timesteps[t_start]) and the loop over the remaining timesteps (on_step counts only those).
+  Tensor denoise_image(Scheduler& scheduler, const Tensor& cond, const Tensor& uncond, const Tensor& image_latents,
+                       const Tensor& noise, double strength, const DenoiseOptions& options,
+                       TorchGenerator* generator, const StepCallback& on_step = {}) const;
+  // diffusers' get_timesteps: steps - min(int(steps * strength), steps). Error when no step would run.
+  static int img2img_begin_index(int num_inference_steps, double strength);
+  // vae.encode(image).latent_dist; image [B, 3, H, W] in [-1, 1] (image_to_tensor).
+  AutoencoderKL::Encoded encode(const Tensor& image) const;
+  // scaling_factor * latent_dist.sample(generator) = scaling_factor * (mean + std * randn(generator)),
+  // diffusers' retrieve_latents; without a generator the mean (its "argmax" mode).
+  Tensor image_latents(const AutoencoderKL::Encoded& dist, TorchGenerator* generator) const;
+  // Image -> [1, 3, H, W] float32, u8 / 255 * 2 - 1 (VaeImageProcessor.preprocess).
+  static Tensor image_to_tensor(const Image& image);
+
+  // Inversion of scaled image latents to noise under `cond` [B, 77, C] at guidance 1
+  // (pipeline/inversion.cpp). The noise regenerates the latents through denoise() with
+  // make_scheduler("ddim", inversion_overrides()), the same steps and cond, guidance 1.
+  InversionResult invert(const Tensor& image_latents, const Tensor& cond, const InversionOptions& options,
+                         const StepCallback& on_step = {}) const;
+  // The spacing both inversion schedulers use: the model's, except linspace (which DDIMInverseScheduler
+  // does not take) becomes leading.
+  SchedulerOverrides inversion_overrides() const;
+
   // latents [B, 4, h, w] -> images NHWC [B, 8h, 8w, 3] in [0, 1]: clamp(vae.decode(latents / scaling) / 2 + 0.5),
   // tiled as LoadOptions::vae_tiling says.
   Tensor decode(const Tensor& latents) const;
@@ -109,6 +156,11 @@ class StableDiffusionPipeline {
   const UNet2DConditionModel& unet() const;
 
  private:
+  // The loop from timesteps()[begin] on, after set_timesteps: `x` is the starting sample as the
+  // scheduler takes it (init_noise_sigma or add_noise applied).
+  Tensor denoise_from(Scheduler& scheduler, const Tensor& cond, const Tensor& uncond, Tensor x, int begin,
+                      const DenoiseOptions& options, TorchGenerator* generator, const StepCallback& on_step) const;
+
   std::shared_ptr<ModelFiles> files_;
   std::shared_ptr<ClipTokenizer> tokenizer_;
   // Under MemoryPolicy::Lean the text encoder lives from an encode_prompt until the next denoise: prompts are encoded first,

@@ -149,6 +149,9 @@ std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const nlohman
 void check_scheduler_name(const std::string& name);
 // The class named by the config's _class_name, with that config (a scheduler_config.json).
 std::unique_ptr<Scheduler> make_scheduler_from_config(const nlohmann::json& scheduler_config);
+// DDIMInverseScheduler.from_config(base_config): the inversion's scheduler (not a sampler, so not
+// among make_scheduler's names). Its timesteps go up; step() moves a latent towards the noise.
+std::unique_ptr<Scheduler> make_ddim_inverse_scheduler(const nlohmann::json& base_config);
 // The short names make_scheduler accepts (canonical spellings).
 std::vector<std::string> scheduler_names();
 

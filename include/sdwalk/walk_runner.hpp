@@ -25,6 +25,9 @@ void check_walk_request(const ModelFiles& files, const WalkSettings& settings);
 
 // Reads settings.noise_file: one tensor holding `count` noises of [channels, h, w] in any shape.
 Tensor load_noise_file(const std::filesystem::path& path, int count, const Shape& noise_shape);
+// A morph walk's picture i (settings.images), brought to the walk's size as settings.fit says;
+// Error naming the file and the sizes when it differs and no fit is given.
+Image load_walk_image(const WalkSettings& settings, size_t i);
 
 std::filesystem::path frame_path(const std::filesystem::path& run_dir, size_t index);
 

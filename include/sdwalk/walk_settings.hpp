@@ -11,7 +11,7 @@
 namespace sdwalk {
 
 struct WalkSettings {
-  std::string mode;  // drift | noise | prompts | circle | keyframes
+  std::string mode;  // drift | noise | prompts | circle | keyframes | morph
   std::vector<std::string> prompts;
   std::vector<std::string> negative_prompts;  // none, one for all, or one per prompt
   std::vector<int64_t> seeds;                 // one; for keyframes one per keyframe (or one: seed + k)
@@ -27,6 +27,10 @@ struct WalkSettings {
   bool seamless = false;
   std::string embed_interp = "slerp", noise_interp = "slerp";
   std::string noise_file;  // noise latents to use instead of drawing them
+  // morph: the endpoint pictures (each inverted to noise under its prompt: prompts[i] is images[i]'s)
+  // and how one of another size is brought to width x height (crop | pad | stretch; "": refused).
+  std::vector<std::string> images;
+  std::string fit;
   int batch_size = 1;      // frames per UNet batch
   // Model
   std::string model, tokenizer, config;

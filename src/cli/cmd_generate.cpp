@@ -8,12 +8,14 @@
 
 #include "cli/commands.hpp"
 #include "cli/demo_model.hpp"
+#include "cli/image_input.hpp"
 #include "cli/model_options.hpp"
 #include "cli/progress.hpp"
 #include "cli/scheduler_flags.hpp"
 #include "sdwalk/engine.hpp"
 #include "sdwalk/file_checks.hpp"
 #include "sdwalk/seed.hpp"
+#include "sdwalk/walk_runner.hpp"
 
 namespace sdwalk::cli {
 namespace {
@@ -24,6 +26,8 @@ struct GenerateArgs {
   std::string seed;  // "" = random; parsed by parse_seed (one rule for every seed)
   std::string output;
   bool overwrite = false;
+  std::string image, fit, noise;  // img2img input, how to size it, a noise file instead of the seed's
+  bool strength_given = false;
 };
 
 // sdwalk-YYYYMMDD-HHMMSS.png, with -1, -2 ... when that name is taken (two runs in one second).
@@ -48,18 +52,45 @@ void check_output(GenerateArgs& a) {
 
 void run_generate(GenerateArgs a, bool size_given, SamplingGiven given) {
   GenerateRequest& r = a.request;
-  use_demo_model_if_none(a.model, {r.height, r.width, r.num_inference_steps, r.guidance_scale, size_given, given});
+  Image image;
+  if (!a.image.empty()) {
+    image = read_input_image(a.image);
+    if (!size_given) {  // the picture's own size, when the model takes it
+      check(image.width % 8 == 0 && image.height % 8 == 0,
+            a.image + " is " + std::to_string(image.width) + "x" + std::to_string(image.height) +
+                ", a size the model cannot take (sides must be multiples of 8); pass --width and --height with --fit "
+                "crop|pad|stretch");
+      r.width = image.width;
+      r.height = image.height;
+    }
+  } else {
+    check(a.fit.empty(), "--fit sizes an --image; there is none");
+    check(!a.strength_given, "--strength is img2img's: give --image too");
+  }
+  use_demo_model_if_none(a.model, {r.height, r.width, r.num_inference_steps, r.guidance_scale,
+                                   size_given || !a.image.empty(), given});
   // Everything that needs no model is checked before the (slow) load; the rest as it starts.
   StableDiffusionPipeline::check_image_size(r.height, r.width);
   check(r.num_inference_steps >= 1, "--num-inference-steps must be at least 1, got " + std::to_string(r.num_inference_steps));
   check(std::isfinite(r.guidance_scale), "--guidance-scale must be a finite number");
   if (!r.scheduler.empty()) check_scheduler_name(r.scheduler);
+  if (!a.image.empty()) {
+    r.image = sized_input_image(image, a.image, r.width, r.height, a.fit);
+    StableDiffusionPipeline::img2img_begin_index(r.num_inference_steps, r.strength);
+  }
+  if (!a.noise.empty()) check_regular_file(a.noise, "a noise file (safetensors)");
   check_output(a);
   r.seed = a.seed.empty() ? random_seed() : uint64_t(parse_seed(a.seed, "--seed"));
   std::fprintf(stderr, "seed: %llu\n", static_cast<unsigned long long>(r.seed));
 
   EngineOptions options = engine_options(a.model);
-  options.check_request = [&](const ModelFiles& files) { print_notice(prepare_request(files, options, r, given)); };
+  options.check_request = [&](const ModelFiles& files) {
+    print_notice(prepare_request(files, options, r, given));
+    if (!a.noise.empty()) {  // one noise of the request's latent shape (e.g. from sdwalk invert)
+      const Shape one = latent_shape_for(files, 1, r.height, r.width);
+      r.latents = load_noise_file(a.noise, 1, Shape(one.begin() + 1, one.end()));
+    }
+  };
   std::fprintf(stderr, "loading %s\n", a.model.model.c_str());
   const Engine engine(options);
   Progress progress("denoising", r.num_inference_steps);
@@ -99,7 +130,17 @@ void add_generate_command(CLI::App& app) {
                   "PNG file to write, a new file (default: sdwalk-YYYYMMDD-HHMMSS.png); never a device, FIFO, "
                   "folder or symlink");
   cmd->add_flag("--overwrite", a->overwrite, "Replace the --output file if it exists (only a regular file)");
-  cmd->callback([a, cmd] { run_generate(*a, cmd->count("--height") + cmd->count("--width") > 0, sampling_given(*cmd)); });
+  cmd->add_option("--image", a->image,
+                  "img2img: PNG to redraw (diffusers' StableDiffusionImg2ImgPipeline); its size unless --width/--height");
+  cmd->add_option("--strength", r.strength, "img2img: how much of the picture is redrawn, (0, 1]")->capture_default_str();
+  cmd->add_option("--fit", a->fit, "img2img: bring an --image of another size to --width x --height: crop, pad or stretch")
+      ->check(CLI::IsMember({"crop", "pad", "stretch"}));
+  cmd->add_option("--noise", a->noise,
+                  "Safetensors file with the initial noise latents (one tensor, e.g. from sdwalk invert) instead of the seed's");
+  cmd->callback([a, cmd] {
+    a->strength_given = cmd->count("--strength") > 0;
+    run_generate(*a, cmd->count("--height") + cmd->count("--width") > 0, sampling_given(*cmd));
+  });
 }
 
 }  // namespace sdwalk::cli

@@ -4,6 +4,7 @@
 
 #include "cli/commands.hpp"
 #include "cli/demo_model.hpp"
+#include "cli/image_input.hpp"
 #include "cli/interrupt_notice.hpp"
 #include "cli/model_options.hpp"
 #include "cli/mpi_shard.hpp"
@@ -17,10 +18,35 @@
 namespace sdwalk::cli {
 namespace {
 
+// A morph walk's own defaults: DDIM at guidance 1 (what its inversion undoes), a caption per picture
+// ("" when none is given, the one given for all), the first picture's size; the pictures are read
+// here so that a bad one fails before the model loads, and their conversions are said.
+void prepare_morph(WalkSettings& s, bool& size_given, const SamplingGiven& given) {
+  check(s.images.size() >= 2, "walk morph needs at least two pictures (--image A.png --image B.png)");
+  if (!given.scheduler) s.scheduler = "ddim";
+  if (!given.guidance) s.guidance_scale = 1.0;
+  if (s.prompts.empty()) s.prompts.push_back("");
+  if (s.prompts.size() == 1) s.prompts.resize(s.images.size(), s.prompts[0]);
+  std::vector<Image> images;
+  for (const std::string& path : s.images) images.push_back(read_input_image(path));
+  if (!size_given) {
+    const Image& first = images[0];
+    check(first.width % 8 == 0 && first.height % 8 == 0,
+          s.images[0] + " is " + std::to_string(first.width) + "x" + std::to_string(first.height) +
+              ", a size the model cannot take (sides must be multiples of 8); pass --width and --height with --fit");
+    s.width = first.width;
+    s.height = first.height;
+    size_given = true;
+  }
+  for (size_t i = 0; i < images.size(); ++i) sized_input_image(images[i], s.images[i], s.width, s.height, s.fit);
+}
+
 // A new walk's settings from the flags.
 WalkSettings settings_of(WalkArgs& a, bool size_given, SamplingGiven given) {
   WalkSettings s = a.s;
+  if (s.mode == "morph") prepare_morph(s, size_given, given);
   use_demo_model_if_none(a.model, {s.height, s.width, s.num_inference_steps, s.guidance_scale, size_given, given});
+  if (s.mode == "morph" && !given.guidance) s.guidance_scale = 1.0;  // the demo model's default is 2
   for (const std::string& seed : a.seed_flags) s.seeds.push_back(parse_seed(seed, "--seed"));
   if (!a.keyframes_file.empty()) s.add_keyframes(read_keyframes_file(a.keyframes_file), a.keyframes_file);
   if (s.seeds.empty()) {
@@ -112,7 +138,7 @@ void add_walk_command(CLI::App& app) {
   add_walk_flags(cmd, *a);
   cmd->callback([a, cmd] {
     if (a->resume.empty())
-      check(!a->s.mode.empty(), "walk: give a MODE (drift, noise, prompts, circle, keyframes) or --resume DIR");
+      check(!a->s.mode.empty(), "walk: give a MODE (drift, noise, prompts, circle, keyframes, morph) or --resume DIR");
     else
       check_resume_alone(*cmd);
     run_walk(*a, cmd->count("--height") + cmd->count("--width") > 0, sampling_given(*cmd));

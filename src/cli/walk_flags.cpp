@@ -8,8 +8,8 @@ namespace sdwalk::cli {
 void add_walk_flags(CLI::App* cmd, WalkArgs& a) {
   WalkSettings& s = a.s;
   cmd->add_option("mode", s.mode,
-                  "drift (notebook example 1), noise (2), prompts (3), circle (4) or keyframes")
-      ->check(CLI::IsMember({"drift", "noise", "prompts", "circle", "keyframes"}));
+                  "drift (notebook example 1), noise (2), prompts (3), circle (4), keyframes or morph (between --image pictures)")
+      ->check(CLI::IsMember({"drift", "noise", "prompts", "circle", "keyframes", "morph"}));
   add_model_options(cmd, a.model);
   cmd->add_option("--prompt,-p", s.prompts, "Prompt (repeat for prompts/keyframes walks)");
   cmd->add_option("--negative-prompt,-n", s.negative_prompts, "Negative prompt: one for all, or one per prompt");
@@ -34,6 +34,11 @@ void add_walk_flags(CLI::App* cmd, WalkArgs& a) {
   cmd->add_option("--format", s.format, "gif, webp, mp4, webm or png (default: from --output's extension, else gif)")
       ->check(CLI::IsMember({"gif", "webp", "mp4", "webm", "png"}));
   cmd->add_option("--batch-size", s.batch_size, "Frames per UNet batch")->capture_default_str();
+  cmd->add_option("--image", s.images,
+                  "morph: a picture (PNG) to pass through, inverted to noise at guidance 1 (repeat: A, B, ...); "
+                  "-p gives each its caption (one for all, or one per picture)");
+  cmd->add_option("--fit", s.fit, "morph: bring a picture of another size to --width x --height: crop, pad or stretch")
+      ->check(CLI::IsMember({"crop", "pad", "stretch"}));
   cmd->add_option("--noise", s.noise_file, "Safetensors file with the noise latents to use instead of drawing them");
   cmd->add_flag("--seamless", s.seamless, "Drop the frames the notebook renders twice (chain junctions, loop end)");
   cmd->add_option("--embed-interp", s.embed_interp, "keyframes: slerp or lerp for embeddings")->capture_default_str();

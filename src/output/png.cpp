@@ -60,12 +60,17 @@ bool encode(png_structp png, png_infop info, FILE* file, const Image& image, png
 struct Decoded {
   png_uint_32 width = 0, height = 0;
   size_t rowbytes = 0;
+  int color_type = 0, bit_depth = 0;  // as stored, before the conversions to 8-bit RGB
+  bool trns = false;
 };
 
 bool read_header(png_structp png, png_infop info, FILE* file, Decoded* out) {
   if (setjmp(png_jmpbuf(png))) return false;
   png_init_io(png, file);
   png_read_info(png, info);
+  out->color_type = png_get_color_type(png, info);
+  out->bit_depth = png_get_bit_depth(png, info);
+  out->trns = png_get_valid(png, info, PNG_INFO_tRNS) != 0;
   png_set_expand(png);  // palette -> RGB, grey < 8 bits -> 8 bits, tRNS -> alpha
   png_set_strip_16(png);
   png_set_strip_alpha(png);
@@ -167,7 +172,24 @@ void write_png(const std::filesystem::path& path, const Image& image,
   out.commit(no_clobber);
 }
 
-Image read_png(const std::filesystem::path& path) {
+namespace {
+// What read_png did to make 8-bit RGB of the stored pixels ("" for 8-bit RGB).
+std::string conversion_of(const Decoded& d) {
+  std::string what;
+  auto add = [&](const std::string& s) { what += (what.empty() ? "" : ", ") + s; };
+  const bool grey = (d.color_type & PNG_COLOR_MASK_COLOR) == 0;
+  const bool alpha = (d.color_type & PNG_COLOR_MASK_ALPHA) != 0 || d.trns;
+  if (d.color_type == PNG_COLOR_TYPE_PALETTE) add("palette expanded to RGB");
+  if (grey) add("grey converted to RGB");
+  if (alpha) add("alpha channel dropped");
+  if (d.bit_depth == 16) add("16-bit samples cut to 8 bits");
+  return what;
+}
+}  // namespace
+
+Image read_png(const std::filesystem::path& path) { return read_png(path, nullptr); }
+
+Image read_png(const std::filesystem::path& path, std::string* conversion) {
   ReadState s(path);
   Decoded d;
   if (!read_header(s.png, s.info, s.file, &d)) s.fail();
@@ -184,6 +206,7 @@ Image read_png(const std::filesystem::path& path) {
   std::vector<png_bytep> rows(d.height);
   for (png_uint_32 y = 0; y < d.height; ++y) rows[y] = image.rgb.data() + size_t(y) * d.rowbytes;
   if (!read_rows(s.png, s.info, rows.data())) s.fail();
+  if (conversion) *conversion = conversion_of(d);
   return image;
 }
 

@@ -84,6 +84,13 @@ void Engine::check(const GenerateRequest& r) const {
     sdwalk::check(r.latents.shape() == shape, "latents have shape " + shape_string(r.latents.shape()) + ", expected " +
                                                   shape_string(shape) + " for " + std::to_string(r.width) + "x" +
                                                   std::to_string(r.height));
+  if (r.image.width > 0) {
+    sdwalk::check(r.image.width == r.width && r.image.height == r.height,
+                  "img2img: the image is " + std::to_string(r.image.width) + "x" + std::to_string(r.image.height) +
+                      ", the request " + std::to_string(r.width) + "x" + std::to_string(r.height) +
+                      "; fit it first (fit_image)");
+    StableDiffusionPipeline::img2img_begin_index(r.num_inference_steps, r.strength);  // a strength that runs no step
+  }
   for (const Tensor* e : {&r.prompt_embeds, &r.negative_prompt_embeds})
     if (e->defined())
       sdwalk::check(e->ndim() == 3 && e->dim(0) == 1, "prompt embeddings have shape " + shape_string(e->shape()) +
@@ -102,10 +109,18 @@ GenerateResult Engine::generate(const GenerateRequest& r, const Callbacks& callb
   // One generator, as diffusers' pipeline with generator=torch.Generator().manual_seed(seed): the
   // initial noise first, then the ancestral schedulers' draws from the same stream.
   TorchGenerator generator(r.seed);
-  const Tensor noise = r.latents.defined() ? r.latents : generator.randn(latent_shape(1, r.height, r.width));
   GenerateResult out;
-  out.latents = pipe_->denoise(*scheduler, cond, uncond, noise, {r.num_inference_steps, r.guidance_scale}, &generator,
-                               step_callback(callbacks));
+  const DenoiseOptions denoise_options{r.num_inference_steps, r.guidance_scale};
+  if (r.image.width > 0) {
+    // img2img: the VAE sample is drawn first, then the noise, from the one generator (diffusers).
+    const Tensor init = pipe_->image_latents(pipe_->encode(StableDiffusionPipeline::image_to_tensor(r.image)), &generator);
+    const Tensor noise = r.latents.defined() ? r.latents : generator.randn(init.shape());
+    out.latents = pipe_->denoise_image(*scheduler, cond, uncond, init, noise, r.strength, denoise_options, &generator,
+                                       step_callback(callbacks));
+  } else {
+    const Tensor noise = r.latents.defined() ? r.latents : generator.randn(latent_shape(1, r.height, r.width));
+    out.latents = pipe_->denoise(*scheduler, cond, uncond, noise, denoise_options, &generator, step_callback(callbacks));
+  }
   if (options_.memory == MemoryPolicy::Lean) pipe_->release_unet();  // the decoder's activations take its place
   out.image = image_from_float(pipe_->decode(out.latents));
   out.settings = {{"command", "generate"},
@@ -125,6 +140,7 @@ GenerateResult Engine::generate(const GenerateRequest& r, const Callbacks& callb
     out.settings["prediction_type"] = r.scheduler_overrides.prediction_type;
   if (!r.scheduler_overrides.timestep_spacing.empty())
     out.settings["timestep_spacing"] = r.scheduler_overrides.timestep_spacing;
+  if (r.image.width > 0) out.settings["strength"] = r.strength;
   return out;
 }
 

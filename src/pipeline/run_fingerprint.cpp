@@ -48,6 +48,12 @@ nlohmann::json run_fingerprint(const WalkSettings& s, const ModelFiles& files) {
   fp["scheduler config"] = json_hash(files.scheduler_config);
   fp["tokenizer"] = file_hash(files.tokenizer_dir / "vocab.json") + file_hash(files.tokenizer_dir / "merges.txt");
   fp["noise file"] = s.noise_file.empty() ? "" : file_hash(s.noise_file);
+  if (!s.images.empty()) {  // morph: the pictures' contents and how they are fitted
+    nlohmann::json images = nlohmann::json::array();
+    for (const std::string& image : s.images) images.push_back(file_hash(image));
+    fp["images"] = images;
+    fp["fit"] = s.fit;
+  }
   return fp;
 }
 

@@ -144,11 +144,22 @@ Tensor guide(const Tensor& eps, int64_t batch, float g) {
 Tensor StableDiffusionPipeline::denoise(Scheduler& scheduler, const Tensor& cond, const Tensor& uncond,
                                         const Tensor& latents, const DenoiseOptions& options,
                                         TorchGenerator* generator, const StepCallback& on_step) const {
+  check(options.num_inference_steps >= 1,
+        "num_inference_steps must be at least 1, got " + std::to_string(options.num_inference_steps));
+  scheduler.set_timesteps(options.num_inference_steps);
+  Tensor x = scaled(latents.to_f32(), scheduler.init_noise_sigma());
+  check_finite_values(x, "the initial latents (noise x init_noise_sigma)");
+  return denoise_from(scheduler, cond, uncond, std::move(x), 0, options, generator, on_step);
+}
+
+Tensor StableDiffusionPipeline::denoise_from(Scheduler& scheduler, const Tensor& cond, const Tensor& uncond, Tensor x,
+                                             int begin, const DenoiseOptions& options, TorchGenerator* generator,
+                                             const StepCallback& on_step) const {
   check(unet_ != nullptr, "denoise: the UNet was released (release_unet)");
   check(options.num_inference_steps >= 1,
         "num_inference_steps must be at least 1, got " + std::to_string(options.num_inference_steps));
   check(std::isfinite(options.guidance_scale), "guidance scale must be a finite number");
-  const int64_t batch = latents.dim(0);
+  const int64_t batch = x.dim(0);
   const bool cfg = uses_cfg(options.guidance_scale);
   // Without CFG the unconditional embeddings are not used (and may be left undefined).
   check(cond.ndim() == 3 && cond.dim(0) == batch && (uncond.shape() == cond.shape() || (!cfg && !uncond.defined())),
@@ -170,19 +181,17 @@ Tensor StableDiffusionPipeline::denoise(Scheduler& scheduler, const Tensor& cond
                                    : Tensor();
 
   const ScopeTimer timer(clock_->unet_ns);
-  scheduler.set_timesteps(options.num_inference_steps);
-  Tensor x = scaled(latents.to_f32(), scheduler.init_noise_sigma());
-  check_finite_values(x, "the initial latents (noise x init_noise_sigma)");
   const auto& timesteps = scheduler.timesteps();
   const int total = int(timesteps.size());
-  for (int i = 0; i < total; ++i) {
+  for (int i = begin; i < total; ++i) {
     const double t = timesteps[size_t(i)];
     const Tensor model_in = scheduler.scale_model_input(cfg ? cat0({x, x}) : x, t);
     const Tensor eps = unet_->forward(model_in, t, context, timestep_cond);
     const Tensor guided = cfg ? guide(eps, batch, float(options.guidance_scale)) : eps;
     x = scheduler.step(guided, t, x, generator);
-    check_finite_values(x, "the latents after denoising step " + std::to_string(i + 1) + " of " + std::to_string(total));
-    if (on_step) on_step(i + 1, total, x);
+    check_finite_values(x, "the latents after denoising step " + std::to_string(i + 1 - begin) + " of " +
+                               std::to_string(total - begin));
+    if (on_step) on_step(i + 1 - begin, total - begin, x);
   }
   return x;
 }

@@ -42,6 +42,44 @@ void check_walk_request(const ModelFiles& files, const WalkSettings& s) {
   const Shape one = latent_shape_for(files, 1, s.height, s.width);
   check_scheduler_request(files, s.scheduler, s.num_inference_steps);
   if (!s.noise_file.empty()) load_noise_file(s.noise_file, s.noise_count(), Shape(one.begin() + 1, one.end()));
+  for (size_t i = 0; i < s.images.size(); ++i) load_walk_image(s, i);  // readable, and of the walk's size or fitted
+}
+
+namespace {
+
+// A morph walk: each picture is inverted once (exactly, under its prompt, at guidance 1) and the walk
+// goes through the noises (slerp) and embeddings as a keyframes walk; DDIM renders it (render_walk),
+// so the endpoint frames regenerate the pictures' VAE round trips.
+template <class Embed, class Negative>
+std::vector<Frame> plan_morph(const StableDiffusionPipeline& pipe, const WalkSettings& s, Embed& embed,
+                              Negative& negative) {
+  std::vector<Keyframe> keys;
+  const int n = s.num_interpolation_steps;
+  for (size_t i = 0; i < s.images.size(); ++i) {
+    const Image image = load_walk_image(s, i);
+    const Tensor cond = embed(s.prompts[i]);
+    const Tensor x0 = pipe.image_latents(pipe.encode(StableDiffusionPipeline::image_to_tensor(image)), nullptr);
+    InversionOptions options;
+    options.num_inference_steps = s.num_inference_steps;
+    options.method = InversionMethod::Exact;
+    const Tensor noise = pipe.invert(x0, cond, options).noise;
+    const int frames = i + 1 < s.images.size() ? (s.keyframe_frames.empty() ? n : s.keyframe_frames[i]) : 0;
+    keys.push_back({cond, embed(negative(i)), noise, s.seeds[0], frames});
+  }
+  return plan_keyframes(keys, s.embed_interp == "lerp" ? Interp::Lerp : Interp::Slerp,
+                        s.noise_interp == "lerp" ? Interp::Lerp : Interp::Slerp, s.seamless);
+}
+
+}  // namespace
+
+Image load_walk_image(const WalkSettings& s, size_t i) {
+  const std::string& path = s.images.at(i);
+  const Image image = read_png(path);
+  if (image.width == s.width && image.height == s.height) return image;
+  check(!s.fit.empty(), path + " is " + std::to_string(image.width) + "x" + std::to_string(image.height) +
+                            ", the walk " + std::to_string(s.width) + "x" + std::to_string(s.height) +
+                            ": pass --fit crop|pad|stretch");
+  return fit_image(image, s.width, s.height, parse_image_fit(s.fit, "--fit"));
 }
 
 std::vector<Frame> plan_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s) {
@@ -83,6 +121,7 @@ std::vector<Frame> plan_walk(const StableDiffusionPipeline& pipe, const WalkSett
     const Tensor x = noise.defined() ? noise : TorchGenerator(uint64_t(s.seeds[0])).randn(shape);
     return plan_circle(cond, uncond, x.reshape(shape), n, s.seamless);
   }
+  if (s.mode == "morph") return plan_morph(pipe, s, embed, negative);
   std::vector<Tensor> conds, unconds;
   for (size_t i = 0; i < s.prompts.size(); ++i) {
     conds.push_back(embed(s.prompts[i]));
@@ -181,7 +220,9 @@ size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, c
       uncond.push_back(f.uncond);
       latents.push_back(f.latents);
     }
-    auto scheduler = pipe.make_scheduler(s.scheduler, {s.prediction_type, s.timestep_spacing});
+    // A morph renders with the DDIM its inversion undid (the inversion's spacing).
+    auto scheduler = s.mode == "morph" ? pipe.make_scheduler("ddim", pipe.inversion_overrides())
+                                       : pipe.make_scheduler(s.scheduler, {s.prediction_type, s.timestep_spacing});
     // Ancestral schedulers draw per-step noise: every frame has its own stream from the walk's seed
     // (diffusers' list of generators), so a frame renders the same whatever its batch, whatever was
     // rendered before it and whether the run was resumed.

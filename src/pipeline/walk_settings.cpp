@@ -33,6 +33,8 @@ nlohmann::json WalkSettings::to_json() const {
           {"embed_interp", embed_interp},
           {"noise_interp", noise_interp},
           {"noise_file", noise_file},
+          {"images", images},
+          {"fit", fit},
           {"batch_size", batch_size},
           {"model", model},
           {"tokenizer", tokenizer},
@@ -97,6 +99,8 @@ WalkSettings WalkSettings::from_json(const nlohmann::json& j) {
     s.embed_interp = j.at("embed_interp").get<std::string>();
     s.noise_interp = j.at("noise_interp").get<std::string>();
     s.noise_file = j.at("noise_file").get<std::string>();
+    s.images = j.value("images", std::vector<std::string>());  // absent in runs of older versions
+    s.fit = j.value("fit", "");
     s.batch_size = integer<int>(j.at("batch_size"), "batch_size");
     s.model = j.at("model").get<std::string>();
     s.tokenizer = j.at("tokenizer").get<std::string>();
@@ -150,16 +154,31 @@ void WalkSettings::add_keyframes(const std::vector<KeyframeSpec>& keys, const st
 
 int WalkSettings::noise_count() const {
   if (mode == "noise" || mode == "circle") return 2;
-  if (mode == "keyframes") return int(prompts.size());
+  if (mode == "keyframes" || mode == "morph") return int(prompts.size());
   return 1;
 }
 
 void WalkSettings::validate() const {
-  static const std::vector<std::string> modes = {"drift", "noise", "prompts", "circle", "keyframes"};
+  static const std::vector<std::string> modes = {"drift", "noise", "prompts", "circle", "keyframes", "morph"};
   check(std::find(modes.begin(), modes.end(), mode) != modes.end(),
-        "unknown walk mode '" + mode + "' (expected drift, noise, prompts, circle or keyframes)");
+        "unknown walk mode '" + mode + "' (expected drift, noise, prompts, circle, keyframes or morph)");
+  if (mode == "morph") {
+    check(images.size() >= 2, "walk morph needs at least two pictures (--image A.png --image B.png), got " +
+                                  std::to_string(images.size()));
+    check(prompts.size() == images.size(), "walk morph: give no --prompt, one for all, or one per --image (" +
+                                               std::to_string(images.size()) + "), got " + std::to_string(prompts.size()));
+    check(guidance_scale == 1.0, "walk morph renders at guidance 1 (where the inversion is exact), got --guidance-scale " +
+                                     std::to_string(guidance_scale));
+    check(scheduler == "ddim", "walk morph renders with the DDIM sampler its inversion undoes, got --scheduler " + scheduler);
+    check(noise_file.empty(), "walk morph: the noises come from inverting the pictures; --noise is not taken");
+    check(prediction_type.empty() && timestep_spacing.empty(),
+          "walk morph: --prediction-type/--timestep-spacing are set by the inversion");
+    check(fit.empty() || fit == "crop" || fit == "pad" || fit == "stretch", "--fit must be crop, pad or stretch");
+  } else {
+    check(images.empty(), "--image is for walk morph");
+  }
   check(!prompts.empty(), "walk " + mode + ": no --prompt given");
-  const bool multi = mode == "prompts" || mode == "keyframes";
+  const bool multi = mode == "prompts" || mode == "keyframes" || mode == "morph";
   if (multi)
     check(prompts.size() >= 2, "walk " + mode + " needs at least two prompts (--prompt A --prompt B), got " +
                                    std::to_string(prompts.size()));
@@ -194,7 +213,13 @@ void WalkSettings::validate() const {
   check(timestep_spacing.empty() || timestep_spacing == "linspace" || timestep_spacing == "leading" ||
             timestep_spacing == "trailing",
         "--timestep-spacing must be linspace, leading or trailing, got '" + timestep_spacing + "'");
-  if (mode == "keyframes") {
+  if (mode == "morph") {
+    check(seeds.size() == 1, "walk morph takes one --seed");
+    check(keyframe_frames.empty() || keyframe_frames.size() == images.size() - 1,
+          "morph: give one --frames count per transition (" + std::to_string(images.size() - 1) + "), got " +
+              std::to_string(keyframe_frames.size()));
+    for (int f : keyframe_frames) check(f >= 2, "morph: --frames must be at least 2, got " + std::to_string(f));
+  } else if (mode == "keyframes") {
     // Keyframe k uses seed + k with one seed: the last must still be a seed.
     if (seeds.size() == 1)
       check(seeds[0] <= kMaxSeed - int64_t(prompts.size() - 1),

@@ -92,6 +92,7 @@ std::unique_ptr<Scheduler> make_scheduler_from_config(const nlohmann::json& sche
   const std::string cls = c.class_name;
   if (cls == "LMSDiscreteScheduler") return std::make_unique<sched::LMSDiscreteScheduler>(std::move(c));
   if (cls == "DDIMScheduler") return std::make_unique<sched::DDIMScheduler>(std::move(c));
+  if (cls == "DDIMInverseScheduler") return std::make_unique<sched::DDIMInverseScheduler>(std::move(c));
   if (cls == "PNDMScheduler") return std::make_unique<sched::PNDMScheduler>(std::move(c));
   if (cls == "EulerDiscreteScheduler") return std::make_unique<sched::EulerDiscreteScheduler>(std::move(c));
   if (cls == "EulerAncestralDiscreteScheduler")
@@ -129,6 +130,13 @@ std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const nlohman
   std::string known;
   for (const auto& n : scheduler_names()) known += (known.empty() ? "" : ", ") + n;
   throw Error("unknown scheduler '" + name + "' (known: " + known + ", or a diffusers class name)");
+}
+
+std::unique_ptr<Scheduler> make_ddim_inverse_scheduler(const nlohmann::json& base_config) {
+  check(base_config.is_object() || base_config.is_null(), "scheduler base config: expected a JSON object");
+  nlohmann::json config = base_config.is_null() ? nlohmann::json::object() : base_config;
+  config["_class_name"] = "DDIMInverseScheduler";
+  return make_scheduler_from_config(config);
 }
 
 std::vector<std::string> scheduler_names() {

@@ -72,6 +72,17 @@ class DDIMScheduler : public AlphaScheduler {
   std::string name() const override { return "ddim"; }
 };
 
+// diffusers DDIMInverseScheduler: DDIM run from the image towards the noise (inversion). Its
+// timesteps go up (1, 101, ... with leading spacing); step(eps, t, x) moves x from the timestep
+// t - N / n (alphas_cumprod[0], or 1 with set_alpha_to_one, below 0) to t, with eps evaluated at t.
+class DDIMInverseScheduler : public AlphaScheduler {
+ public:
+  explicit DDIMInverseScheduler(SchedulerConfig config);
+  void set_timesteps(int num_inference_steps) override;
+  Tensor step(const Tensor& model_output, double timestep, const Tensor& sample, TorchGenerator* generator) override;
+  std::string name() const override { return "ddim_inverse"; }
+};
+
 class PNDMScheduler : public AlphaScheduler {
  public:
   explicit PNDMScheduler(SchedulerConfig config);

@@ -20,6 +20,10 @@ SchedulerConfig SchedulerConfig::defaults_for(const std::string& class_name) {
     c.timestep_spacing = "leading";
     c.clip_sample = true;
     c.set_alpha_to_one = true;
+  } else if (class_name == "DDIMInverseScheduler") {
+    c.timestep_spacing = "leading";
+    c.clip_sample = true;
+    c.set_alpha_to_one = true;
   } else if (class_name == "PNDMScheduler") {
     c.timestep_spacing = "leading";
     c.set_alpha_to_one = false;
@@ -33,7 +37,7 @@ SchedulerConfig SchedulerConfig::defaults_for(const std::string& class_name) {
     c.set_alpha_to_one = true;
   } else {
     throw Error("scheduler class '" + class_name +
-                "' is not supported (LMSDiscreteScheduler, DDIMScheduler, PNDMScheduler, EulerDiscreteScheduler, "
+                "' is not supported (LMSDiscreteScheduler, DDIMScheduler, DDIMInverseScheduler, PNDMScheduler, EulerDiscreteScheduler, "
                 "EulerAncestralDiscreteScheduler, DPMSolverMultistepScheduler, LCMScheduler)");
   }
   return c;

@@ -1,4 +1,5 @@
-// libFuzzer target for PNG input (read_png, read_png_text: frames read back on --resume). Each
+// libFuzzer target for PNG input (read_png, read_png_text: frames read back on --resume; input
+// pictures of img2img / invert / morph, through fit_image: crop, pad, stretch). Each
 // input is read as given and, when its chunk CRCs are wrong, once more with them corrected, so
 // that mutations reach past libpng's CRC check. Reading returns or raises sdwalk::Error; a decoded
 // image is RGB of width * height * 3 bytes, and a small one survives write_png -> read_png.
@@ -39,9 +40,17 @@ void read(const std::string& bytes) {
   const auto path = dir / "in.png";
   fuzz::write_file(path, bytes.data(), bytes.size());
   try {
-    const Image image = read_png(path);
+    std::string conversion;
+    const Image image = read_png(path, &conversion);
     FUZZ_CHECK(image.width > 0 && image.height > 0);
     FUZZ_CHECK(image.rgb.size() == size_t(image.width) * size_t(image.height) * 3);
+    // The input-picture path (img2img, invert, morph): fitted to a model size.
+    if (image.rgb.size() <= (1u << 16)) {
+      for (ImageFit fit : {ImageFit::Crop, ImageFit::Pad, ImageFit::Stretch}) {
+        const Image fitted = fit_image(image, 16, 24, fit);
+        FUZZ_CHECK(fitted.width == 16 && fitted.height == 24 && fitted.rgb.size() == 16u * 24u * 3u);
+      }
+    }
     if (image.rgb.size() <= (1u << 16)) {
       write_png(dir / "out.png", image);
       FUZZ_CHECK(read_png(dir / "out.png").rgb == image.rgb);

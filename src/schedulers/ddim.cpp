@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "ddim_prediction.hpp"
 #include "elementwise.hpp"
 #include "schedule_math.hpp"
 #include "scheduler_classes.hpp"
@@ -39,25 +40,7 @@ Tensor DDIMScheduler::step(const Tensor& model_output, double timestep, const Te
   const float alpha_prod_t = alpha_prod(t);
   const float alpha_prod_t_prev = alpha_prod(prev_t);
   const float beta_prod_t = 1.0f - alpha_prod_t;
-  const float sqrt_alpha = std::sqrt(alpha_prod_t), sqrt_beta = std::sqrt(beta_prod_t);
-
-  Tensor pred_original_sample, pred_epsilon;
-  if (config_.prediction_type == "epsilon") {
-    pred_original_sample =
-        map_f32([=](float x, float m) { return (x - sqrt_beta * m) / sqrt_alpha; }, sample, model_output);
-    pred_epsilon = as_f32(model_output);
-  } else if (config_.prediction_type == "sample") {
-    pred_original_sample = as_f32(model_output);
-    pred_epsilon =
-        map_f32([=](float x, float p) { return (x - sqrt_alpha * p) / sqrt_beta; }, sample, pred_original_sample);
-  } else {  // v_prediction
-    pred_original_sample = map_f32([=](float x, float m) { return sqrt_alpha * x - sqrt_beta * m; }, sample, model_output);
-    pred_epsilon = map_f32([=](float x, float m) { return sqrt_alpha * m + sqrt_beta * x; }, sample, model_output);
-  }
-  if (config_.clip_sample) {
-    const float r = float(config_.clip_sample_range);
-    pred_original_sample = map_f32([r](float p) { return std::clamp(p, -r, r); }, pred_original_sample);
-  }
+  const auto [pred_original_sample, pred_epsilon] = ddim_prediction(config_, sample, model_output, alpha_prod_t);
   // sigma_t(eta), formula (16)
   const float beta_prod_t_prev = 1.0f - alpha_prod_t_prev;
   const float variance = (beta_prod_t_prev / beta_prod_t) * (1.0f - alpha_prod_t / alpha_prod_t_prev);

@@ -35,6 +35,10 @@ struct EngineOptions {
   // defaults) then fail within a second instead of after the load. See request_checks.hpp.
   std::function<void(const ModelFiles&)> check_request;
   MemoryLimit memory_limit;  // what prepare_request allows a request
+  // LoRAs on top of the model (sdwalk/lora.hpp): merged at their scales, or run-time branches (a walk
+  // whose LoRA scales change frame by frame; Engine::walk and render set them per frame).
+  std::vector<LoraSpec> loras;
+  LoraMode lora_mode = LoraMode::Merge;
 };
 
 struct GenerateRequest {

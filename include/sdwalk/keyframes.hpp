@@ -10,9 +10,12 @@
 // "negative_prompt" (string, optional: absent -> the run's --negative-prompt), "seed" (integer
 // 0 .. 2^63-1, optional: absent -> the run chooses one), "frames" (integer >= 2, optional: the
 // segment to the next keyframe, both ends included; absent -> --num-interpolation-steps; ignored
-// on the last keyframe). Unknown keys are errors, so a misspelt key never goes unnoticed.
+// on the last keyframe), "loras" (object: LoRA file name -> scale, a finite number, optional: the
+// strength of each --lora at this keyframe, interpolated frame by frame; a LoRA the keyframe does not
+// name keeps its --lora scale). Unknown keys are errors, so a misspelt key never goes unnoticed.
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -25,6 +28,7 @@ struct KeyframeSpec {
   std::optional<std::string> negative_prompt;
   std::optional<int64_t> seed;
   std::optional<int> frames;
+  std::map<std::string, double> loras;  // LoRA file name -> scale at this keyframe
 };
 
 // Validates and converts; `source` names the file in errors. Needs at least two keyframes.

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "sdwalk/lora_scales.hpp"
 #include "sdwalk/precision.hpp"
 #include "sdwalk/tensor.hpp"
 
@@ -54,6 +55,8 @@ Isa parse_isa(const std::string& text, const std::string& what);
 // choice wins) this re-executes the program once with OMP_WAIT_POLICY=passive. Call first in main().
 void use_passive_omp_wait(char** argv);
 
+struct LowRankBranch;
+
 // 2-D convolution, PyTorch semantics (cross-correlation, zero padding, square kernel).
 class Conv2d {
  public:
@@ -73,11 +76,17 @@ class Conv2d {
   Precision precision() const;
   bool weights_in_f16() const;  // kept as fp16, widened as the layer runs
   bool defined() const { return impl_ != nullptr; }
+  int stride() const;
+  int padding() const;
+  // A run-time LoRA branch added to every result (see LowRankBranch).
+  void set_low_rank(std::shared_ptr<const LowRankBranch> branch) { low_rank_ = std::move(branch); }
+  const LowRankBranch* low_rank() const { return low_rank_.get(); }
 
  private:
   void run(const Tensor& x, const Tensor* residual, const Tensor* extra_bias, Tensor& y) const;
   struct Impl;
   std::shared_ptr<Impl> impl_;
+  std::shared_ptr<const LowRankBranch> low_rank_;
 };
 
 // y = x W^T + b, PyTorch nn.Linear semantics.
@@ -95,10 +104,36 @@ class Linear {
   Precision precision() const;
   bool weights_in_f16() const;
   bool defined() const { return impl_ != nullptr; }
+  void set_low_rank(std::shared_ptr<const LowRankBranch> branch) { low_rank_ = std::move(branch); }
+  const LowRankBranch* low_rank() const { return low_rank_.get(); }
 
  private:
+  Tensor forward_plain(const Tensor& x, const Tensor* residual, DType out_dtype) const;
   struct Impl;
   std::shared_ptr<Impl> impl_;
+  std::shared_ptr<const LowRankBranch> low_rank_;
+};
+
+// LoRA at run time (diffusers/PEFT's unmerged layers): y = base(x) + sum_a s_a * scaling_a * up_a(down_a(x)),
+// s_a read from `scales` at every call (per sample of the batch), so a walk changes a LoRA's
+// strength frame by frame without re-merging. For a convolution `down_conv` has the base's kernel,
+// stride and padding and `up` is the 1x1 conv as a Linear over channels; for a linear layer
+// `down_linear`. Adapters whose scale is 0 for the whole batch are skipped: the layer's result is
+// then the plain layer's, bit for bit.
+struct LowRankAdapter {
+  Linear down_linear;
+  Conv2d down_conv;
+  Linear up;
+  double scaling = 1;
+  size_t adapter = 0;  // row of LoraScales
+};
+struct LowRankBranch {
+  std::vector<LowRankAdapter> adapters;
+  std::shared_ptr<const LoraScales> scales;
+  // Whether some adapter has a non-zero scale for some of `batch` samples.
+  bool active(int64_t batch) const;
+  // y (f32, [N, ..., out]) += the branch of x ([N, ..., in], or NHWC for a conv).
+  void add_to(const Tensor& x, Tensor& y) const;
 };
 
 // GroupNorm over the channels of x [N, ..., C] f32 (channels-last; every position between N and C is

@@ -11,6 +11,7 @@
 #include "sdwalk/clip_text_model.hpp"
 #include "sdwalk/clip_tokenizer.hpp"
 #include "sdwalk/image.hpp"
+#include "sdwalk/lora.hpp"
 #include "sdwalk/model_files.hpp"
 #include "sdwalk/scheduler.hpp"
 #include "sdwalk/tensor.hpp"
@@ -47,6 +48,18 @@ struct LoadOptions {
   // caller's request checks that need the model (sdwalk/request_checks.hpp), so that a request the
   // model cannot run fails before the slow part and before anything is written.
   std::function<void(const ModelFiles&)> check_request = nullptr;
+  // LoRA files on top of the model (sdwalk/lora.hpp), read and checked against it before any network
+  // is built. Merge: into the weights at their scales. Branch: run-time branches whose scales
+  // set_lora_scales changes between calls (starting at the specs' scales).
+  std::vector<LoraSpec> loras;
+  LoraMode lora_mode = LoraMode::Merge;
+};
+
+// What one LoRA of LoadOptions::loras patched.
+struct LoraReport {
+  LoraSpec spec;
+  std::string format;  // "kohya" | "diffusers"
+  size_t unet_layers = 0, text_encoder_layers = 0;
 };
 
 struct EncodedPrompt {
@@ -148,6 +161,14 @@ class StableDiffusionPipeline {
   // Throws Error unless height and width are positive multiples of 8.
   static void check_image_size(int height, int width);
 
+  // The LoRAs of LoadOptions::loras, in order, and how they are applied.
+  const std::vector<LoraReport>& loras() const { return loras_; }
+  LoraMode lora_mode() const { return lora_mode_; }
+  // The scale of every LoRA (LoadOptions::loras' order) for the calls that follow: one value per LoRA
+  // for the whole batch, or one per sample of the batch (a walk's frames). Merged LoRAs keep the
+  // scale they were merged at: asking for another is an Error.
+  void set_lora_scales(const std::vector<std::vector<float>>& by_lora) const;
+
   StageTimes stage_times() const;
   void reset_stage_times() const;
 
@@ -174,6 +195,10 @@ class StableDiffusionPipeline {
   mutable std::shared_ptr<ClipTextModel> text_encoder_;
   std::shared_ptr<UNet2DConditionModel> unet_;
   std::shared_ptr<AutoencoderKL> vae_;
+  void apply_loras(const LoadOptions& options);
+  std::vector<LoraReport> loras_;
+  LoraMode lora_mode_ = LoraMode::Merge;
+  std::shared_ptr<LoraScales> lora_scales_;
   struct StageClock;
   std::shared_ptr<StageClock> clock_;
 };

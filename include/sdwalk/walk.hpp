@@ -35,6 +35,9 @@ struct Frame {
   // Position along the walk: drift: the offset i * step_size; noise: t; prompts/keyframes: segment
   // index + local t; circle: the fraction of the turn (t_i of linspace(0, 1, n)).
   double t = 0;
+  // prompts/keyframes walks with LoRAs (WalkSettings::loras): each LoRA's scale at this frame,
+  // interpolated linearly from the keyframes' (filled by plan_walk; empty without LoRAs).
+  std::vector<double> lora_scales;
 };
 
 // Example 1 (drift): frame i (i = 0..n-1) uses cond + i*step_size and uncond + i*step_size (the

@@ -7,8 +7,16 @@
 #include <vector>
 
 #include "sdwalk/keyframes.hpp"
+#include "sdwalk/lora.hpp"
 
 namespace sdwalk {
+
+// A LoRA of a walk: its file and its strength, constant (one scale) or one per prompt / keyframe,
+// interpolated linearly between them frame by frame.
+struct WalkLora {
+  std::string file;
+  std::vector<double> scales;
+};
 
 struct WalkSettings {
   std::string mode;  // drift | noise | prompts | circle | keyframes | morph
@@ -32,6 +40,7 @@ struct WalkSettings {
   std::vector<std::string> images;
   std::string fit;
   int batch_size = 1;      // frames per UNet batch
+  std::vector<WalkLora> loras;  // --lora, with the keyframes' "loras" scales
   // Model
   std::string model, tokenizer, config;
   std::string weights_hash;  // weights_hash() of the model the run started with
@@ -56,6 +65,12 @@ struct WalkSettings {
   // A keyframes walk's prompts, negative prompts (absent: the one negative_prompts holds), seeds (in
   // every keyframe or in none) and frame counts from a keyframe file's entries; `source` names it.
   void add_keyframes(const std::vector<KeyframeSpec>& keys, const std::string& source);
+  // Whether some LoRA's scale changes along the walk (then it runs as a run-time branch, else merged).
+  bool loras_vary() const;
+  // The LoRAs as the model loads them: each at its first scale.
+  std::vector<LoraSpec> lora_specs() const;
+  // LoRA l's scale at prompt / keyframe i.
+  double lora_scale(size_t l, size_t i) const;
   // How many noises the mode uses (drift/prompts 1, noise/circle 2, keyframes one per keyframe).
   int noise_count() const;
 };

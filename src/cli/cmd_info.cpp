@@ -8,11 +8,14 @@
 #include "sdwalk/model_family.hpp"
 #include "sdwalk/model_files.hpp"
 
+#include "sdwalk/lora.hpp"
+
 namespace sdwalk::cli {
 namespace {
 
 struct InfoOptions {
   std::string model, tokenizer, config;
+  std::vector<std::string> loras;
   bool json = false;
 };
 
@@ -132,14 +135,33 @@ void add_info_command(CLI::App& app) {
   cmd->add_option("MODEL", opts->model, "diffusers model folder or single-file .safetensors LDM checkpoint")->required();
   cmd->add_option("--tokenizer", opts->tokenizer, "folder with vocab.json + merges.txt (for single files)");
   cmd->add_option("--config", opts->config, "diffusers model folder whose configs to use (for non-standard single files)");
+  cmd->add_option("--lora", opts->loras, "LoRA FILE[:SCALE] to check against the model: the layers it patches (repeatable)");
   cmd->add_flag("--json", opts->json, "print the summary as one JSON document");
   cmd->callback([opts] {
+    std::vector<LoraSpec> specs;
+    for (const std::string& text : opts->loras) specs.push_back(parse_lora_spec(text, "--lora"));
     const ModelFiles m = load_model_files(opts->model, opts->tokenizer, opts->config);
+    // Read and matched against the model as generate/walk do: unknown keys and shape mismatches fail here.
+    std::vector<LoraAdapter> adapters;
+    for (const LoraSpec& spec : specs) adapters.push_back(load_lora(spec, m.unet, m.text_encoder));
     for (const Weights* w : {&m.text_encoder, &m.unet, &m.vae}) check_finite(*w);
-    if (opts->json)
-      std::cout << summary_json(m).dump(2) << "\n";
-    else
+    if (opts->json) {
+      nlohmann::json j = summary_json(m);
+      if (!adapters.empty()) {
+        j["loras"] = nlohmann::json::array();
+        for (const LoraAdapter& a : adapters)
+          j["loras"].push_back({{"file", a.spec.file.string()}, {"scale", a.spec.scale}, {"format", a.format},
+                                {"unet_layers", a.layers_in("unet")}, {"text_encoder_layers", a.layers_in("text_encoder")},
+                                {"layers", a.layers.size()}});
+      }
+      std::cout << j.dump(2) << "\n";
+    } else {
       print_text(m);
+      for (const LoraAdapter& a : adapters)
+        std::printf("lora:          %s (%s, scale %g): %zu layers patched (unet %zu, text_encoder %zu)\n",
+                    a.spec.file.string().c_str(), a.format.c_str(), a.spec.scale, a.layers.size(),
+                    a.layers_in("unet"), a.layers_in("text_encoder"));
+    }
   });
 }
 

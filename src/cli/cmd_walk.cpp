@@ -48,6 +48,7 @@ WalkSettings settings_of(WalkArgs& a, bool size_given, SamplingGiven given) {
   use_demo_model_if_none(a.model, {s.height, s.width, s.num_inference_steps, s.guidance_scale, size_given, given});
   if (s.mode == "morph" && !given.guidance) s.guidance_scale = 1.0;  // the demo model's default is 2
   for (const std::string& seed : a.seed_flags) s.seeds.push_back(parse_seed(seed, "--seed"));
+  for (const LoraSpec& l : lora_specs(a.model)) s.loras.push_back({l.file.string(), {l.scale}});
   if (!a.keyframes_file.empty()) s.add_keyframes(read_keyframes_file(a.keyframes_file), a.keyframes_file);
   if (s.seeds.empty()) {
     s.seeds.push_back(int64_t(random_seed()));
@@ -72,6 +73,9 @@ WalkResult render_part(WalkArgs& a, const Shard& shard, bool size_given, Samplin
                                     : RunFolder::create_shared(settings_of(a, size_given, given));
   WalkSettings& s = run.settings();
   EngineOptions options = engine_options(model_options_of(s, a.model));
+  // Constant LoRA scales are merged into the weights once; changing ones run as branches (per frame).
+  options.loras = s.lora_specs();
+  options.lora_mode = s.loras_vary() ? LoraMode::Branch : LoraMode::Merge;
   // A resumed run keeps its sampling settings whatever the model's defaults.
   const SamplingGiven kept = run.resumed() ? SamplingGiven{true, true, true} : given;
   options.check_request = [&](const ModelFiles& files) { print_notice(prepare_request(files, options, s, kept)); };

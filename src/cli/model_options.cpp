@@ -28,6 +28,9 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
   cmd->add_option("--max-memory", o.max_memory_gb,
                   "Refuse a request estimated to need more than this many GB (default: the memory available now)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--lora", o.loras,
+                  "LoRA FILE[:SCALE] on top of the model (kohya/A1111 or diffusers/PEFT .safetensors; scale "
+                  "default 1); repeatable. Keyframes can set its scale per keyframe: \"loras\": {\"FILE\": 0.8}");
   // A bare --vae-tiling means "on"; --vae-tiling=off turns the automatic tiling off.
   cmd->add_flag("--vae-tiling{on}", o.vae_tiling,
                 "Decode images in tiles: memory follows the tile, pixels stay the same, time grows several-fold. on, "
@@ -35,13 +38,27 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
       ->capture_default_str();
 }
 
+std::vector<LoraSpec> lora_specs(const ModelOptions& o) {
+  std::vector<LoraSpec> out;
+  for (const std::string& text : o.loras) out.push_back(parse_lora_spec(text, "--lora"));
+  return out;
+}
+
 StableDiffusionPipeline load_pipeline(const ModelOptions& o, const std::function<void(const ModelFiles&)>& check_request) {
   check(!o.model.empty(), "no model given: pass --model DIR|FILE (a diffusers folder or an SD 1.x or 2.x .safetensors checkpoint)");
   ops::set_threads(thread_count_for(o.threads));
   std::fprintf(stderr, "loading %s\n", o.model.c_str());
-  return StableDiffusionPipeline::load({o.model, o.tokenizer, o.config, parse_precision(o.precision, "--precision"),
-                                        parse_weight_storage(o.weights, "--weights"),
-                                        parse_vae_tiling(o.vae_tiling, "--vae-tiling"), MemoryPolicy::Lean, check_request});
+  LoadOptions load;
+  load.model = o.model;
+  load.tokenizer_dir = o.tokenizer;
+  load.config_dir = o.config;
+  load.precision = parse_precision(o.precision, "--precision");
+  load.weights = parse_weight_storage(o.weights, "--weights");
+  load.vae_tiling = parse_vae_tiling(o.vae_tiling, "--vae-tiling");
+  load.memory = MemoryPolicy::Lean;
+  load.check_request = check_request;
+  load.loras = lora_specs(o);
+  return StableDiffusionPipeline::load(load);
 }
 
 EngineOptions engine_options(const ModelOptions& o) {
@@ -56,6 +73,7 @@ EngineOptions engine_options(const ModelOptions& o) {
   e.vae_tiling = parse_vae_tiling(o.vae_tiling, "--vae-tiling");
   e.memory = MemoryPolicy::Lean;
   e.memory_limit = {o.max_memory_gb * 1e9, "--max-memory"};
+  e.loras = lora_specs(o);
   return e;
 }
 

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "sdwalk/engine.hpp"
 #include "sdwalk/pipeline.hpp"
@@ -18,9 +19,12 @@ struct ModelOptions {
   std::string weights = "auto";    // auto | f32 | f16: how f32 layers keep their weights
   std::string vae_tiling = "auto";  // auto | on | off
   double max_memory_gb = 0;         // 0: the memory available when the request starts
+  std::vector<std::string> loras;   // --lora FILE[:SCALE], repeatable
 };
 
 void add_model_options(CLI::App* cmd, ModelOptions& options);
+// The --lora flags parsed (Error naming a flag whose scale is not a number).
+std::vector<LoraSpec> lora_specs(const ModelOptions& options);
 // Sets the thread count, loads the model (with a one-line notice on stderr) and returns the pipeline.
 // `check_request` runs on the model's files before the networks are built (LoadOptions::check_request).
 StableDiffusionPipeline load_pipeline(const ModelOptions& options,

@@ -65,6 +65,7 @@ ModelOptions model_options_of(const WalkSettings& s, const ModelOptions& flags) 
   if (!s.precision.empty()) model.precision = s.precision;
   model.vae_tiling = s.vae_tiling;
   model.weights = s.weight_storage.empty() ? "auto" : s.weight_storage;
+  model.loras.clear();  // the settings' (WalkSettings::lora_specs)
   return model;
 }
 

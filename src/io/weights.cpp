@@ -8,6 +8,12 @@ void Weights::add(const std::string& name, Tensor t) {
   check(tensors_.emplace(name, std::move(t)).second, network_ + ": tensor '" + name + "' given twice (" + source_ + ")");
 }
 
+void Weights::replace(const std::string& name, Tensor t) {
+  auto it = tensors_.find(name);
+  check(it != tensors_.end(), network_ + ": no tensor '" + name + "' to replace (" + source_ + ")");
+  it->second = std::move(t);
+}
+
 const Tensor& Weights::get(const std::string& name) const {
   auto it = tensors_.find(name);
   if (it == tensors_.end()) throw Error(network_ + ": missing tensor '" + name + "' (looked in " + source_ + ")");

@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "models/low_rank.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/half.hpp"
 #include "sdwalk/ops.hpp"
@@ -89,6 +90,7 @@ ClipTextModel::ClipTextModel(const nlohmann::json& config, const Weights& weight
     check(w.shape() == Shape{out, in}, weights.network() + ": tensor '" + name + "' has shape " +
                                            shape_string(w.shape()) + ", expected " + shape_string({out, in}));
     ops::Linear layer(w, take(prefix + ".bias", {out}), precision, storage);
+    models::attach_low_rank(layer, weights, prefix);
     release_mapped_pages(w);
     return layer;
   };

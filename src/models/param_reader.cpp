@@ -1,5 +1,6 @@
 #include "models/param_reader.hpp"
 
+#include "models/low_rank.hpp"
 #include "sdwalk/error.hpp"
 
 namespace sdwalk::models {
@@ -41,6 +42,7 @@ ops::Conv2d ParamReader::conv(const std::string& prefix, int64_t cin, int64_t co
   Tensor w = raw(prefix + ".weight", {cout, cin, kernel, kernel});
   Tensor b = raw(prefix + ".bias", {cout});
   ops::Conv2d conv(w, b, stride, padding, precision.value_or(precision_), storage_);
+  attach_low_rank(conv, weights_, prefix);
   release_mapped_pages(w);  // converted: the checkpoint's pages need not stay resident
   release_mapped_pages(b);
   return conv;
@@ -54,6 +56,7 @@ ops::Linear ParamReader::linear(const std::string& prefix, int64_t in, int64_t o
   Tensor w = raw(wname, conv_shaped ? Shape{out, in, 1, 1} : Shape{out, in});
   Tensor b = bias ? raw(prefix + ".bias", {out}) : Tensor();
   ops::Linear linear(w, b, precision.value_or(precision_), storage_);
+  attach_low_rank(linear, weights_, prefix);
   release_mapped_pages(w);  // converted: the checkpoint's pages need not stay resident
   release_mapped_pages(b);
   return linear;

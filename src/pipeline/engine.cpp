@@ -67,9 +67,18 @@ std::string prepare_request(const ModelFiles& files, const EngineOptions& o, Wal
 Engine::Engine(const EngineOptions& options) : options_(options) {
   const ops::ThreadScope scope(options.threads);  // <= 0: all cores
   threads_ = ops::threads();
-  pipe_ = std::make_shared<StableDiffusionPipeline>(StableDiffusionPipeline::load(
-      {options.model, options.tokenizer, options.config, options.precision, options.weights, options.vae_tiling,
-       options.memory, options.check_request}));
+  LoadOptions load;
+  load.model = options.model;
+  load.tokenizer_dir = options.tokenizer;
+  load.config_dir = options.config;
+  load.precision = options.precision;
+  load.weights = options.weights;
+  load.vae_tiling = options.vae_tiling;
+  load.memory = options.memory;
+  load.check_request = options.check_request;
+  load.loras = options.loras;
+  load.lora_mode = options.lora_mode;
+  pipe_ = std::make_shared<StableDiffusionPipeline>(StableDiffusionPipeline::load(load));
 }
 
 void Engine::check(const GenerateRequest& r) const {

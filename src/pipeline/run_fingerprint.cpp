@@ -54,6 +54,12 @@ nlohmann::json run_fingerprint(const WalkSettings& s, const ModelFiles& files) {
     fp["images"] = images;
     fp["fit"] = s.fit;
   }
+  // LoRAs: their contents and scales (merged ones are in the weights' hash too).
+  if (!s.loras.empty()) {
+    nlohmann::json loras = nlohmann::json::array();
+    for (const WalkLora& l : s.loras) loras.push_back({{"file", file_hash(l.file)}, {"scales", l.scales}});
+    fp["loras"] = loras;
+  }
   return fp;
 }
 

@@ -52,6 +52,7 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options
   check(!f.tokenizer_dir.empty(),
         options.model.string() + ": no tokenizer found; pass --tokenizer DIR (a folder with vocab.json and merges.txt)");
   if (options.check_request) options.check_request(f);
+  p.apply_loras(options);
   check_finite(f.text_encoder);
   check_finite(f.unet);
   check_finite(f.vae);
@@ -71,6 +72,47 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options
   for (const Weights* w : {&f.text_encoder, &f.unet, &f.vae}) release_mapped_pages(*w);
   if (lean) malloc_trim(0);  // and the conversions' freed temporaries need not either
   return p;
+}
+
+void StableDiffusionPipeline::apply_loras(const LoadOptions& options) {
+  lora_mode_ = options.lora_mode;
+  ModelFiles& f = *files_;
+  // All files are read and checked against the base weights first: a bad one fails before any merge.
+  std::vector<LoraAdapter> adapters;
+  for (const LoraSpec& spec : options.loras) adapters.push_back(load_lora(spec, f.unet, f.text_encoder));
+  if (adapters.empty()) return;
+  lora_scales_ = std::make_shared<LoraScales>();
+  for (size_t i = 0; i < adapters.size(); ++i) {
+    const LoraAdapter& a = adapters[i];
+    LoraReport report{a.spec, a.format, a.layers_in("unet"), a.layers_in("text_encoder")};
+    lora_scales_->by_adapter.push_back({float(a.spec.scale)});
+    if (lora_mode_ == LoraMode::Merge) {
+      merge_lora(f.unet, "unet", a, a.spec.scale);
+      merge_lora(f.text_encoder, "text_encoder", a, a.spec.scale);
+    } else {
+      for (const LoraLayer& l : a.layers)
+        (l.network == "unet" ? f.unet : f.text_encoder).add_low_rank(l.module, {l.down, l.up, l.scaling, i});
+    }
+    loras_.push_back(report);
+  }
+  if (lora_mode_ == LoraMode::Branch) {
+    f.unet.set_lora_scales(lora_scales_);
+    f.text_encoder.set_lora_scales(lora_scales_);
+  }
+}
+
+void StableDiffusionPipeline::set_lora_scales(const std::vector<std::vector<float>>& by_lora) const {
+  check(by_lora.size() == loras_.size(), "LoRA scales: " + std::to_string(by_lora.size()) + " given for " +
+                                             std::to_string(loras_.size()) + " LoRA(s)");
+  for (size_t i = 0; i < by_lora.size(); ++i) {
+    check(!by_lora[i].empty(), "LoRA scales: none given for " + loras_[i].spec.name());
+    if (lora_mode_ == LoraMode::Merge)
+      for (float v : by_lora[i])
+        check(v == float(loras_[i].spec.scale), "LoRA " + loras_[i].spec.name() + " is merged at scale " +
+                                                    std::to_string(loras_[i].spec.scale) +
+                                                    "; a changing scale needs LoraMode::Branch");
+  }
+  if (lora_scales_) lora_scales_->by_adapter = by_lora;
 }
 
 EncodedPrompt StableDiffusionPipeline::encode_prompt(const std::string& prompt) const {

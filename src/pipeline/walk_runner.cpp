@@ -82,14 +82,52 @@ Image load_walk_image(const WalkSettings& s, size_t i) {
   return fit_image(image, s.width, s.height, parse_image_fit(s.fit, "--fit"));
 }
 
+namespace {
+
+// Frame::t of a prompts/keyframes walk is the segment index + the local t: each LoRA's scale there is
+// (1 - t) a + t b between the segment's keyframes, exactly a and b at the keyframes themselves.
+std::vector<Frame> with_lora_scales(std::vector<Frame> frames, const WalkSettings& s) {
+  if (s.loras.empty()) return frames;
+  const double last = double(s.prompts.size() - 1);
+  for (Frame& f : frames) {
+    const double seg = std::min(std::floor(f.t), last - 1);
+    const double local = f.t - seg;
+    for (size_t l = 0; l < s.loras.size(); ++l) {
+      const double a = s.lora_scale(l, size_t(seg)), b = s.lora_scale(l, size_t(seg) + 1);
+      f.lora_scales.push_back(local == 0 ? a : local == 1 ? b : (1 - local) * a + local * b);
+    }
+  }
+  return frames;
+}
+
+}  // namespace
+
 std::vector<Frame> plan_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s) {
   s.validate();
-  std::map<std::string, Tensor> cache;  // each distinct prompt is encoded once
+  check(s.loras.size() == pipe.loras().size(),
+        "walk: " + std::to_string(s.loras.size()) + " LoRA(s) in the settings, " + std::to_string(pipe.loras().size()) +
+            " loaded with the model");
+  const bool branch = !s.loras.empty() && pipe.lora_mode() == LoraMode::Branch;
+  check(!s.loras_vary() || branch, "walk: the LoRA scales change along the walk, but the model merged its LoRAs "
+                                   "(load it with LoraMode::Branch)");
+  // The text encoder's LoRAs at prompt i's scales (diffusers applies the scale to both networks): a
+  // keyframe's embedding is the one a still image of it gets; frames between interpolate embeddings.
+  size_t scales_of = 0;
+  auto use_scales_of = [&](size_t i) {
+    scales_of = i;
+    if (!branch) return;
+    std::vector<std::vector<float>> v;
+    for (size_t l = 0; l < s.loras.size(); ++l) v.push_back({float(s.lora_scale(l, i))});
+    pipe.set_lora_scales(v);
+  };
+  std::map<std::pair<std::string, size_t>, Tensor> cache;  // each distinct prompt (at its scales) is encoded once
   auto embed = [&](const std::string& prompt) {
-    auto it = cache.find(prompt);
-    if (it == cache.end()) it = cache.emplace(prompt, pipe.encode_prompt(prompt).embeds).first;
+    const size_t key = s.loras_vary() ? scales_of : 0;
+    auto it = cache.find({prompt, key});
+    if (it == cache.end()) it = cache.emplace(std::make_pair(prompt, key), pipe.encode_prompt(prompt).embeds).first;
     return it->second;
   };
+  use_scales_of(0);
   auto negative = [&](size_t i) -> std::string {
     if (s.negative_prompts.empty()) return "";
     return s.negative_prompts.size() == 1 ? s.negative_prompts[0] : s.negative_prompts[i];
@@ -107,6 +145,7 @@ std::vector<Frame> plan_walk(const StableDiffusionPipeline& pipe, const WalkSett
   if (!s.noise_file.empty()) noise = load_noise_file(s.noise_file, k, single);
 
   if (s.mode == "drift" || s.mode == "noise" || s.mode == "circle") {
+    // One prompt: the LoRAs' scales are constant (validate), merged or at their load-time values.
     const Tensor cond = embed(s.prompts[0]), uncond = embed(negative(0));
     if (s.mode == "drift") {
       const Tensor x = noise.defined() ? noise : TorchGenerator(uint64_t(s.seeds[0])).randn(one);
@@ -124,12 +163,14 @@ std::vector<Frame> plan_walk(const StableDiffusionPipeline& pipe, const WalkSett
   if (s.mode == "morph") return plan_morph(pipe, s, embed, negative);
   std::vector<Tensor> conds, unconds;
   for (size_t i = 0; i < s.prompts.size(); ++i) {
+    use_scales_of(i);
     conds.push_back(embed(s.prompts[i]));
     unconds.push_back(embed(negative(i)));
   }
+  use_scales_of(0);
   if (s.mode == "prompts") {
     const Tensor x = noise.defined() ? noise : TorchGenerator(uint64_t(s.seeds[0])).randn(one);
-    return plan_prompts(conds, unconds, x.reshape(one), n, s.seamless);
+    return with_lora_scales(plan_prompts(conds, unconds, x.reshape(one), n, s.seamless), s);
   }
   std::vector<Keyframe> keys;
   for (size_t i = 0; i < s.prompts.size(); ++i) {
@@ -139,8 +180,9 @@ std::vector<Frame> plan_walk(const StableDiffusionPipeline& pipe, const WalkSett
     const int frames = i + 1 < s.prompts.size() ? (s.keyframe_frames.empty() ? n : s.keyframe_frames[i]) : 0;
     keys.push_back({conds[i], unconds[i], x.reshape(one), seed, frames});
   }
-  return plan_keyframes(keys, s.embed_interp == "lerp" ? Interp::Lerp : Interp::Slerp,
-                        s.noise_interp == "lerp" ? Interp::Lerp : Interp::Slerp, s.seamless);
+  return with_lora_scales(plan_keyframes(keys, s.embed_interp == "lerp" ? Interp::Lerp : Interp::Slerp,
+                                         s.noise_interp == "lerp" ? Interp::Lerp : Interp::Slerp, s.seamless),
+                          s);
 }
 
 fs::path frame_path(const fs::path& run_dir, size_t index) {
@@ -220,6 +262,16 @@ size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, c
       uncond.push_back(f.uncond);
       latents.push_back(f.latents);
     }
+    if (!s.loras.empty() && pipe.lora_mode() == LoraMode::Branch) {
+      // Each frame of the batch at its own LoRA scales (the branches read them per sample).
+      std::vector<std::vector<float>> scales(s.loras.size());
+      for (size_t j = b; j < e; ++j)
+        for (size_t l = 0; l < s.loras.size(); ++l) {
+          const Frame& f = frames[missing[j]];
+          scales[l].push_back(float(l < f.lora_scales.size() ? f.lora_scales[l] : s.lora_scale(l, 0)));
+        }
+      pipe.set_lora_scales(scales);
+    }
     // A morph renders with the DDIM its inversion undid (the inversion's spacing).
     auto scheduler = s.mode == "morph" ? pipe.make_scheduler("ddim", pipe.inversion_overrides())
                                        : pipe.make_scheduler(s.scheduler, {s.prediction_type, s.timestep_spacing});
@@ -238,6 +290,7 @@ size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, c
       nlohmann::json meta = settings;
       meta["frame"] = index;
       meta["t"] = frames[index].t;
+      if (!frames[index].lora_scales.empty()) meta["lora_scales"] = frames[index].lora_scales;
       meta["frame_seed"] = frames[index].seed >= 0 ? frames[index].seed : s.seeds[0];
       Image image = image_from_float(images.slice0(int64_t(j - b), int64_t(j - b) + 1));
       write_png(frame_path(run_dir, index), image, {{"sdwalk", meta.dump()}});

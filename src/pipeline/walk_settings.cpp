@@ -14,6 +14,14 @@
 
 namespace sdwalk {
 
+namespace {
+nlohmann::json loras_json(const std::vector<WalkLora>& loras) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const WalkLora& l : loras) out.push_back({{"file", l.file}, {"scales", l.scales}});
+  return out;
+}
+}  // namespace
+
 nlohmann::json WalkSettings::to_json() const {
   return {{"mode", mode},
           {"prompts", prompts},
@@ -36,6 +44,7 @@ nlohmann::json WalkSettings::to_json() const {
           {"images", images},
           {"fit", fit},
           {"batch_size", batch_size},
+          {"loras", loras_json(loras)},
           {"model", model},
           {"tokenizer", tokenizer},
           {"config", config},
@@ -102,6 +111,9 @@ WalkSettings WalkSettings::from_json(const nlohmann::json& j) {
     s.images = j.value("images", std::vector<std::string>());  // absent in runs of older versions
     s.fit = j.value("fit", "");
     s.batch_size = integer<int>(j.at("batch_size"), "batch_size");
+    if (j.contains("loras"))  // absent in runs of older versions
+      for (const auto& l : j["loras"])
+        s.loras.push_back({l.at("file").get<std::string>(), l.at("scales").get<std::vector<double>>()});
     s.model = j.at("model").get<std::string>();
     s.tokenizer = j.at("tokenizer").get<std::string>();
     s.config = j.at("config").get<std::string>();
@@ -150,6 +162,46 @@ void WalkSettings::add_keyframes(const std::vector<KeyframeSpec>& keys, const st
     if (i + 1 < keys.size()) keyframe_frames.push_back(k.frames.value_or(num_interpolation_steps));
   }
   check(seeds.empty() || seeds.size() == keys.size(), source + ": give a seed in every keyframe or in none");
+  // Keyframe scales: a LoRA a keyframe does not name keeps its --lora scale there.
+  for (size_t i = 0; i < keys.size(); ++i)
+    for (const auto& [name, scale] : keys[i].loras) {
+      auto it = std::find_if(loras.begin(), loras.end(), [&](const WalkLora& l) {
+        return l.file == name || std::filesystem::path(l.file).filename().string() == name;
+      });
+      check(it != loras.end(), source + ": keyframe " + std::to_string(i) + " sets LoRA \"" + name +
+                                   "\", which no --lora gives (give --lora " + name + ")");
+    }
+  for (WalkLora& l : loras) {
+    const double flag_scale = l.scales.empty() ? 1.0 : l.scales[0];
+    const std::string name = std::filesystem::path(l.file).filename().string();
+    std::vector<double> per_key;
+    bool named = false;
+    for (const KeyframeSpec& k : keys) {
+      auto it = k.loras.find(name);
+      if (it == k.loras.end()) it = k.loras.find(l.file);
+      named = named || it != k.loras.end();
+      per_key.push_back(it != k.loras.end() ? it->second : flag_scale);
+    }
+    if (named) l.scales = per_key;
+  }
+}
+
+bool WalkSettings::loras_vary() const {
+  for (const WalkLora& l : loras)
+    for (double v : l.scales)
+      if (v != l.scales[0]) return true;
+  return false;
+}
+
+std::vector<LoraSpec> WalkSettings::lora_specs() const {
+  std::vector<LoraSpec> out;
+  for (const WalkLora& l : loras) out.push_back({l.file, l.scales.empty() ? 1.0 : l.scales[0]});
+  return out;
+}
+
+double WalkSettings::lora_scale(size_t l, size_t i) const {
+  const std::vector<double>& v = loras.at(l).scales;
+  return v.size() == 1 ? v[0] : v.at(i);
 }
 
 int WalkSettings::noise_count() const {
@@ -213,6 +265,13 @@ void WalkSettings::validate() const {
   check(timestep_spacing.empty() || timestep_spacing == "linspace" || timestep_spacing == "leading" ||
             timestep_spacing == "trailing",
         "--timestep-spacing must be linspace, leading or trailing, got '" + timestep_spacing + "'");
+  for (const WalkLora& l : loras) {
+    check(!l.file.empty(), "--lora: an empty file name");
+    check(l.scales.size() == 1 || (multi && l.scales.size() == prompts.size()),
+          "LoRA " + l.file + ": " + std::to_string(l.scales.size()) + " scales for " + std::to_string(prompts.size()) +
+              " prompts (give one, or one per prompt / keyframe" + (multi ? "" : "; walk " + mode + " takes one") + ")");
+    for (double v : l.scales) check(std::isfinite(v), "LoRA " + l.file + ": a scale is not a finite number");
+  }
   if (mode == "morph") {
     check(seeds.size() == 1, "walk morph takes one --seed");
     check(keyframe_frames.empty() || keyframe_frames.size() == images.size() - 1,

@@ -1,3 +1,4 @@
+#include <cmath>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -44,8 +45,17 @@ KeyframeSpec parse_one(const json& item, const std::string& where) {
       check(fits, where + ": \"frames\" (frames to the next keyframe, both ends included) must be in 2 .. "
                           "1000000, got " + value.dump());
       spec.frames = value.get<int>();
+    } else if (key == "loras") {
+      check(value.is_object(), where + ": \"loras\" must be an object {\"style.safetensors\": 0.8}, got " +
+                                   type_of(value));
+      for (const auto& [name, scale] : value.items()) {
+        check(!name.empty(), where + ": \"loras\": an empty LoRA name");
+        check(scale.is_number() && std::isfinite(scale.get<double>()),
+              where + ": \"loras\": the scale of \"" + name + "\" must be a number, got " + scale.dump());
+        spec.loras[name] = scale.get<double>();
+      }
     } else {
-      throw Error(where + ": unknown key \"" + key + "\" (expected prompt, negative_prompt, seed, frames)");
+      throw Error(where + ": unknown key \"" + key + "\" (expected prompt, negative_prompt, seed, frames, loras)");
     }
   }
   check(has_prompt, where + ": \"prompt\" is missing");

@@ -134,12 +134,14 @@ Conv2d::Conv2d(const Tensor& weight, const Tensor& bias, int stride, int padding
 Tensor Conv2d::forward(const Tensor& x, const Tensor* residual, const Tensor* extra_bias) const {
   Tensor y;
   run(x, residual, extra_bias, y);
+  if (low_rank_ && low_rank_->active(x.dim(0))) low_rank_->add_to(x, y);
   return y;
 }
 
 void Conv2d::accumulate(const Tensor& x, Tensor& out, const Tensor* extra_bias) const {
   check(out.defined(), "Conv2d: accumulate into an empty tensor");
   run(x, nullptr, extra_bias, out);
+  if (low_rank_ && low_rank_->active(x.dim(0))) low_rank_->add_to(x, out);
 }
 
 // y = conv(x) (+ residual) when y is undefined; y += conv(x) in place when it is defined.
@@ -194,6 +196,8 @@ void Conv2d::run(const Tensor& x, const Tensor* residual, const Tensor* extra_bi
   s.wait();
 }
 
+int Conv2d::stride() const { return impl_ ? impl_->stride : 1; }
+int Conv2d::padding() const { return impl_ ? impl_->padding : 0; }
 int Conv2d::in_channels() const { return impl_ ? impl_->cin : 0; }
 int Conv2d::out_channels() const { return impl_ ? impl_->cout : 0; }
 Precision Conv2d::precision() const { return impl_ ? impl_->precision : Precision::F32; }

@@ -100,6 +100,14 @@ Linear::Linear(const Tensor& weight, const Tensor& bias, Precision precision, We
 }
 
 Tensor Linear::forward(const Tensor& x, const Tensor* residual, DType out_dtype) const {
+  if (!low_rank_ || x.ndim() < 1 || !low_rank_->active(x.ndim() >= 2 ? x.dim(0) : 1))
+    return forward_plain(x, residual, out_dtype);
+  Tensor y = forward_plain(x, residual, DType::F32);
+  low_rank_->add_to(x, y);
+  return out_dtype == DType::BF16 ? to_bf16(y) : y;
+}
+
+Tensor Linear::forward_plain(const Tensor& x, const Tensor* residual, DType out_dtype) const {
   check(impl_ != nullptr, "Linear: forward on an empty layer");
   const auto& p = *impl_;
   check(x.ndim() >= 1 && x.dim(-1) == p.in && (x.dtype() == DType::F32 || x.dtype() == DType::BF16),

@@ -1,0 +1,41 @@
+// Merging a LoRA into the weights (diffusers' fuse_lora): W += scale * scaling * up @ down. For a
+// convolution the product composes the kxk down kernel with the 1x1 up: the merged layer is the
+// same convolution, so merged layers cost nothing per step.
+#include "sdwalk/error.hpp"
+#include "sdwalk/lora.hpp"
+#include "sdwalk/ops.hpp"
+
+namespace sdwalk {
+
+size_t merge_lora(Weights& weights, const std::string& network, const LoraAdapter& adapter, double scale) {
+  size_t patched = 0;
+  for (const LoraLayer& l : adapter.layers) {
+    if (l.network != network) continue;
+    ++patched;
+    const float c = float(scale * l.scaling);
+    if (c == 0.0f) continue;  // the weights stay the checkpoint's own, bit for bit
+    const std::string name = l.module + ".weight";
+    Tensor w = weights.get(name).to_f32();
+    if (weights.get(name).dtype() == DType::F32) w = w.clone();  // to_f32 shares an f32 tensor's storage
+    const int64_t out = l.up.dim(0), r = l.up.dim(1);
+    const int64_t cols = l.down.numel() / r;  // in * kh * kw
+    check(w.numel() == out * cols, network + ": LoRA layer '" + l.module + "' does not fit " + shape_string(w.shape()));
+    const float* up = l.up.f32();
+    const float* down = l.down.f32();
+    float* pw = w.f32();
+#pragma omp parallel for schedule(static) num_threads(ops::threads())
+    for (int64_t o = 0; o < out; ++o) {
+      float* row = pw + o * cols;
+      for (int64_t j = 0; j < r; ++j) {
+        const float u = up[o * r + j] * c;
+        const float* d = down + j * cols;
+        for (int64_t i = 0; i < cols; ++i) row[i] += u * d[i];
+      }
+    }
+    release_mapped_pages(weights.get(name));
+    weights.replace(name, std::move(w));
+  }
+  return patched;
+}
+
+}  // namespace sdwalk

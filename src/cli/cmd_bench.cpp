@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "cli/bench_common.hpp"
+#include "cli/bench_lora.hpp"
 #include "cli/bench_walk.hpp"
 #include "cli/commands.hpp"
 #include "sdwalk/autoencoder_kl.hpp"
@@ -33,6 +34,7 @@ struct BenchOptions {
   bool walk = false;
   int frames = 4, steps = 4;
   bool keep = false;
+  int lora_rank = 0;
 };
 
 std::string breakdown(const Timing& t) {
@@ -89,6 +91,22 @@ void run(const BenchOptions& o) {
   const ClipTextModel text_encoder(te_files.text_encoder_config, te_files.text_encoder, precision, storage);
   const ModelFiles& unet_files = source(false, true, false);
   const UNet2DConditionModel unet(unet_files.unet_config, unet_files.unet, precision, storage);
+  // --lora-rank: the same UNet with a random LoRA as run-time branches (LoraMode::Branch), and the
+  // time merging it takes (LoraMode::Merge: after that a step costs what the plain one does).
+  std::unique_ptr<UNet2DConditionModel> lora_unet;
+  double lora_merge_s = 0;
+  size_t lora_layers = 0;
+  if (o.lora_rank > 0) {
+    Weights& w = files->unet;
+    const LoraAdapter lora = random_unet_lora(w, o.lora_rank);
+    lora_layers = lora.layers.size();
+    for (const LoraLayer& l : lora.layers) w.add_low_rank(l.module, {l.down, l.up, l.scaling, 0});
+    w.set_lora_scales(std::make_shared<LoraScales>(LoraScales{{{1.0f}}}));
+    lora_unet = std::make_unique<UNet2DConditionModel>(unet_files.unet_config, w, precision, storage);
+    const auto m0 = Clock::now();
+    merge_lora(w, "unet", lora, 1.0);
+    lora_merge_s = seconds_since(m0);
+  }
   const ModelFiles& vae_files = source(false, false, true);
   const AutoencoderKL vae(vae_files.vae_config, vae_files.vae, precision, storage);
   files.reset();
@@ -114,6 +132,14 @@ void run(const BenchOptions& o) {
   std::printf("unet CFG step (batch 2, %lldx%lld latents): %.3f s, %.1f GFLOP -> %.1f GFLOP/s\n", (long long)lw,
               (long long)lh, u.seconds, u.ops.flops() * 1e-9, unet_gflops);
   std::printf("%s\n", breakdown(u).c_str());
+  Timing ul;
+  if (lora_unet) {
+    ul = time_best(o.warmup, o.repeat, [&] { lora_unet->forward(latents, 981.0, context); });
+    std::printf("unet CFG step with a rank-%d LoRA on %zu layers as run-time branches: %.3f s (+%.1f%%); "
+                "merging it instead: %.3f s once, then the plain step\n",
+                o.lora_rank, lora_layers, ul.seconds, (ul.seconds / u.seconds - 1) * 100, lora_merge_s);
+    lora_unet.reset();
+  }
   std::fflush(stdout);
 
   nlohmann::json conv_detail = nlohmann::json::array();
@@ -147,6 +173,12 @@ void run(const BenchOptions& o) {
     result["vae_gflops"] = v.ops.flops() / v.seconds * 1e-9;
   } else {
     result["vae_decode_s"] = nullptr;
+  }
+  if (o.lora_rank > 0) {
+    result["lora_rank"] = o.lora_rank;
+    result["lora_layers"] = lora_layers;
+    result["unet_step_lora_branch_s"] = ul.seconds;
+    result["lora_merge_s"] = lora_merge_s;
   }
   result["peak_rss_mb"] = rss;
   std::printf("%s\n", result.dump().c_str());
@@ -182,8 +214,13 @@ void add_bench_command(CLI::App& app) {
                 "network's share, peak RSS; random weights are written to a temporary folder and loaded from there");
   cmd->add_option("--frames", o->frames, "--walk: frames of the walk")->check(CLI::Range(2, 1000))->capture_default_str();
   cmd->add_option("--steps", o->steps, "--walk: denoising steps per frame")->check(CLI::Range(1, 1000))->capture_default_str();
+  cmd->add_option("--lora-rank", o->lora_rank,
+                  "Also time a random LoRA of this rank on the UNet's attention and feed-forward layers: one step "
+                  "with it as run-time branches, and merging it into the weights")
+      ->check(CLI::Range(0, 1024));
   cmd->add_flag("--keep", o->keep, "--walk: keep the temporary folder (model, frames, animation)");
   cmd->callback([o] {
+    check(!o->walk || o->lora_rank == 0, "bench: --lora-rank times one UNet step; it does not go with --walk");
     if (!o->walk) return run(*o);
     run_walk_bench({o->model, o->tokenizer, o->config, o->height, o->width, o->threads, o->precision, o->weights,
                     o->frames, o->steps, o->keep});

@@ -1,6 +1,7 @@
 // Merging a LoRA into the weights (diffusers' fuse_lora): W += scale * scaling * up @ down. For a
 // convolution the product composes the kxk down kernel with the 1x1 up: the merged layer is the
 // same convolution, so merged layers cost nothing per step.
+// The sum is formed in f32 whatever the checkpoint's dtype.
 #include "sdwalk/error.hpp"
 #include "sdwalk/lora.hpp"
 #include "sdwalk/ops.hpp"
@@ -16,7 +17,6 @@ size_t merge_lora(Weights& weights, const std::string& network, const LoraAdapte
     if (c == 0.0f) continue;  // the weights stay the checkpoint's own, bit for bit
     const std::string name = l.module + ".weight";
     Tensor w = weights.get(name).to_f32();
-    if (weights.get(name).dtype() == DType::F32) w = w.clone();  // to_f32 shares an f32 tensor's storage
     const int64_t out = l.up.dim(0), r = l.up.dim(1);
     const int64_t cols = l.down.numel() / r;  // in * kh * kw
     check(w.numel() == out * cols, network + ": LoRA layer '" + l.module + "' does not fit " + shape_string(w.shape()));
@@ -32,8 +32,10 @@ size_t merge_lora(Weights& weights, const std::string& network, const LoraAdapte
         for (int64_t i = 0; i < cols; ++i) row[i] += u * d[i];
       }
     }
+    // Stored back in the checkpoint's dtype (as fuse_lora does): an fp16 model stays the fp16 size.
+    const DType stored = weights.get(name).dtype();
     release_mapped_pages(weights.get(name));
-    weights.replace(name, std::move(w));
+    weights.replace(name, stored == DType::F32 ? std::move(w) : w.to(stored));
   }
   return patched;
 }

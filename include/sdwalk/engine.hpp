@@ -37,7 +37,7 @@ struct EngineOptions {
   MemoryLimit memory_limit;  // what prepare_request allows a request
   // LoRAs on top of the model (sdwalk/lora.hpp): merged at their scales, or run-time branches (a walk
   // whose LoRA scales change frame by frame; Engine::walk and render set them per frame).
-  std::vector<LoraSpec> loras;
+  std::vector<LoraSpec> loras = {};
   LoraMode lora_mode = LoraMode::Merge;
 };
 

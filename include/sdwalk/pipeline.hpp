@@ -51,7 +51,7 @@ struct LoadOptions {
   // LoRA files on top of the model (sdwalk/lora.hpp), read and checked against it before any network
   // is built. Merge: into the weights at their scales. Branch: run-time branches whose scales
   // set_lora_scales changes between calls (starting at the specs' scales).
-  std::vector<LoraSpec> loras;
+  std::vector<LoraSpec> loras = {};
   LoraMode lora_mode = LoraMode::Merge;
 };
 

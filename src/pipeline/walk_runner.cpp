@@ -85,7 +85,7 @@ Image load_walk_image(const WalkSettings& s, size_t i) {
 namespace {
 
 // Frame::t of a prompts/keyframes walk is the segment index + the local t: each LoRA's scale there is
-// (1 - t) a + t b between the segment's keyframes, exactly a and b at the keyframes themselves.
+// (1 - t) a + t b between the segment's keyframes (exactly a at t = 0 and b at t = 1: scales are finite).
 std::vector<Frame> with_lora_scales(std::vector<Frame> frames, const WalkSettings& s) {
   if (s.loras.empty()) return frames;
   const double last = double(s.prompts.size() - 1);
@@ -94,7 +94,7 @@ std::vector<Frame> with_lora_scales(std::vector<Frame> frames, const WalkSetting
     const double local = f.t - seg;
     for (size_t l = 0; l < s.loras.size(); ++l) {
       const double a = s.lora_scale(l, size_t(seg)), b = s.lora_scale(l, size_t(seg) + 1);
-      f.lora_scales.push_back(local == 0 ? a : local == 1 ? b : (1 - local) * a + local * b);
+      f.lora_scales.push_back((1 - local) * a + local * b);
     }
   }
   return frames;

@@ -164,7 +164,8 @@ void WalkSettings::add_keyframes(const std::vector<KeyframeSpec>& keys, const st
   check(seeds.empty() || seeds.size() == keys.size(), source + ": give a seed in every keyframe or in none");
   // Keyframe scales: a LoRA a keyframe does not name keeps its --lora scale there.
   for (size_t i = 0; i < keys.size(); ++i)
-    for (const auto& [name, scale] : keys[i].loras) {
+    for (const auto& entry : keys[i].loras) {
+      const std::string& name = entry.first;  // not a structured binding: C++17 lambdas cannot capture those
       auto it = std::find_if(loras.begin(), loras.end(), [&](const WalkLora& l) {
         return l.file == name || std::filesystem::path(l.file).filename().string() == name;
       });

@@ -88,6 +88,9 @@ enum class Interp { Slerp, Lerp };
 // Without seamless, each inner keyframe is rendered twice (end of one segment, start of the next),
 // like stable-diffusion-videos: sum(frames_to_next) frames. With seamless, every keyframe appears
 // exactly once: sum(frames_to_next) - (K - 2) frames. The last keyframe's frame is always included.
+// The frame at t of the segment a -> b (Frame::t = t): plan_keyframes' frame there. The keyframes are
+// taken as given (plan_keyframes checks their shapes).
+Frame keyframe_frame(const Keyframe& a, const Keyframe& b, double t, Interp embed_interp, Interp noise_interp);
 std::vector<Frame> plan_keyframes(const std::vector<Keyframe>& keys, Interp embed_interp,
                                   Interp noise_interp, bool seamless);
 

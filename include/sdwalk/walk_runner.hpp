@@ -10,6 +10,7 @@
 #include "sdwalk/pipeline.hpp"
 #include "sdwalk/shard.hpp"
 #include "sdwalk/walk.hpp"
+#include "sdwalk/walk_curve.hpp"
 #include "sdwalk/walk_settings.hpp"
 
 namespace sdwalk {
@@ -17,6 +18,12 @@ namespace sdwalk {
 // The frames of the walk: prompts encoded once each, noise drawn from the seeds as the notebook draws
 // it (or read from settings.noise_file), then the mode's planner.
 std::vector<Frame> plan_walk(const StableDiffusionPipeline& pipe, const WalkSettings& settings);
+// What plan_walk plans from: the prompts encoded and the noises drawn, as a curve that gives a frame
+// at any position (walk_curve.hpp); plan_walk is plan_uniform of it, with the LoRA scales per frame.
+WalkCurve walk_curve(const StableDiffusionPipeline& pipe, const WalkSettings& settings);
+// Each LoRA's scale at every frame of a prompts/keyframes walk, from Frame::t (linear between the
+// keyframes' scales); the frames unchanged without LoRAs.
+std::vector<Frame> with_lora_scales(std::vector<Frame> frames, const WalkSettings& settings);
 
 // Everything about the walk that depends on the model, from its files alone (run it as
 // LoadOptions::check_request): the frame size the UNet can take, the scheduler with the model's

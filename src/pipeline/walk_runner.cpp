@@ -51,7 +51,7 @@ namespace {
 // goes through the noises (slerp) and embeddings as a keyframes walk; DDIM renders it (render_walk),
 // so the endpoint frames regenerate the pictures' VAE round trips.
 template <class Embed, class Negative>
-std::vector<Frame> plan_morph(const StableDiffusionPipeline& pipe, const WalkSettings& s, Embed& embed,
+std::vector<Keyframe> morph_keyframes(const StableDiffusionPipeline& pipe, const WalkSettings& s, Embed& embed,
                               Negative& negative) {
   std::vector<Keyframe> keys;
   const int n = s.num_interpolation_steps;
@@ -66,8 +66,7 @@ std::vector<Frame> plan_morph(const StableDiffusionPipeline& pipe, const WalkSet
     const int frames = i + 1 < s.images.size() ? (s.keyframe_frames.empty() ? n : s.keyframe_frames[i]) : 0;
     keys.push_back({cond, embed(negative(i)), noise, s.seeds[0], frames});
   }
-  return plan_keyframes(keys, s.embed_interp == "lerp" ? Interp::Lerp : Interp::Slerp,
-                        s.noise_interp == "lerp" ? Interp::Lerp : Interp::Slerp, s.seamless);
+  return keys;
 }
 
 }  // namespace
@@ -81,8 +80,6 @@ Image load_walk_image(const WalkSettings& s, size_t i) {
                             ": pass --fit crop|pad|stretch");
   return fit_image(image, s.width, s.height, parse_image_fit(s.fit, "--fit"));
 }
-
-namespace {
 
 // Frame::t of a prompts/keyframes walk is the segment index + the local t: each LoRA's scale there is
 // (1 - t) a + t b between the segment's keyframes (exactly a at t = 0 and b at t = 1: scales are finite).
@@ -100,9 +97,15 @@ std::vector<Frame> with_lora_scales(std::vector<Frame> frames, const WalkSetting
   return frames;
 }
 
-}  // namespace
-
 std::vector<Frame> plan_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s) {
+  const WalkCurve curve = walk_curve(pipe, s);
+  std::vector<Frame> frames = plan_uniform(curve);
+  if (curve.kind == CurveKind::Prompts || (curve.kind == CurveKind::Keyframes && s.mode != "morph"))
+    frames = with_lora_scales(std::move(frames), s);
+  return frames;
+}
+
+WalkCurve walk_curve(const StableDiffusionPipeline& pipe, const WalkSettings& s) {
   s.validate();
   check(s.loras.size() == pipe.loras().size(),
         "walk: " + std::to_string(s.loras.size()) + " LoRA(s) in the settings, " + std::to_string(pipe.loras().size()) +
@@ -141,26 +144,29 @@ std::vector<Frame> plan_walk(const StableDiffusionPipeline& pipe, const WalkSett
   };
   const int n = s.num_interpolation_steps;
   const int k = s.noise_count();
+  WalkCurve curve;
+  curve.frames = n;
+  curve.step_size = s.step_size;
+  curve.seamless = s.seamless;
+  curve.embed_interp = s.embed_interp == "lerp" ? Interp::Lerp : Interp::Slerp;
+  curve.noise_interp = s.noise_interp == "lerp" ? Interp::Lerp : Interp::Slerp;
   Tensor noise;
   if (!s.noise_file.empty()) noise = load_noise_file(s.noise_file, k, single);
 
   if (s.mode == "drift" || s.mode == "noise" || s.mode == "circle") {
     // One prompt: the LoRAs' scales are constant (validate), merged or at their load-time values.
-    const Tensor cond = embed(s.prompts[0]), uncond = embed(negative(0));
-    if (s.mode == "drift") {
-      const Tensor x = noise.defined() ? noise : TorchGenerator(uint64_t(s.seeds[0])).randn(one);
-      return plan_drift(cond, uncond, x.reshape(one), n, s.step_size);
-    }
-    if (s.mode == "noise") {
-      const Shape shape = noise_shape({2});
-      const Tensor x = noise.defined() ? noise : TorchGenerator(uint64_t(s.seeds[0])).randn(shape);
-      return plan_noise(cond, uncond, x.reshape(shape), n);
-    }
-    const Shape shape = noise_shape({2, 1});
-    const Tensor x = noise.defined() ? noise : TorchGenerator(uint64_t(s.seeds[0])).randn(shape);
-    return plan_circle(cond, uncond, x.reshape(shape), n, s.seamless);
+    curve.conds = {embed(s.prompts[0])};
+    curve.unconds = {embed(negative(0))};
+    const Shape shape = s.mode == "drift" ? one : s.mode == "noise" ? noise_shape({2}) : noise_shape({2, 1});
+    curve.kind = s.mode == "drift" ? CurveKind::Drift : s.mode == "noise" ? CurveKind::Noise : CurveKind::Circle;
+    curve.noise = (noise.defined() ? noise : TorchGenerator(uint64_t(s.seeds[0])).randn(shape)).reshape(shape);
+    return curve;
   }
-  if (s.mode == "morph") return plan_morph(pipe, s, embed, negative);
+  curve.kind = CurveKind::Keyframes;
+  if (s.mode == "morph") {
+    curve.keys = morph_keyframes(pipe, s, embed, negative);
+    return curve;
+  }
   std::vector<Tensor> conds, unconds;
   for (size_t i = 0; i < s.prompts.size(); ++i) {
     use_scales_of(i);
@@ -169,20 +175,20 @@ std::vector<Frame> plan_walk(const StableDiffusionPipeline& pipe, const WalkSett
   }
   use_scales_of(0);
   if (s.mode == "prompts") {
-    const Tensor x = noise.defined() ? noise : TorchGenerator(uint64_t(s.seeds[0])).randn(one);
-    return with_lora_scales(plan_prompts(conds, unconds, x.reshape(one), n, s.seamless), s);
+    curve.kind = CurveKind::Prompts;
+    curve.conds = conds;
+    curve.unconds = unconds;
+    curve.noise = (noise.defined() ? noise : TorchGenerator(uint64_t(s.seeds[0])).randn(one)).reshape(one);
+    return curve;
   }
-  std::vector<Keyframe> keys;
   for (size_t i = 0; i < s.prompts.size(); ++i) {
     const int64_t seed = s.seeds.size() == 1 ? s.seeds[0] + int64_t(i) : s.seeds[i];
     const Tensor x = noise.defined() ? noise.slice0(int64_t(i), int64_t(i) + 1).clone()
                                      : TorchGenerator(uint64_t(seed)).randn(one);
     const int frames = i + 1 < s.prompts.size() ? (s.keyframe_frames.empty() ? n : s.keyframe_frames[i]) : 0;
-    keys.push_back({conds[i], unconds[i], x.reshape(one), seed, frames});
+    curve.keys.push_back({conds[i], unconds[i], x.reshape(one), seed, frames});
   }
-  return with_lora_scales(plan_keyframes(keys, s.embed_interp == "lerp" ? Interp::Lerp : Interp::Slerp,
-                                         s.noise_interp == "lerp" ? Interp::Lerp : Interp::Slerp, s.seamless),
-                          s);
+  return curve;
 }
 
 fs::path frame_path(const fs::path& run_dir, size_t index) {

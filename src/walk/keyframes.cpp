@@ -19,6 +19,16 @@ Tensor interpolate(Interp how, double t, const Tensor& a, const Tensor& b) {
 
 }  // namespace
 
+Frame keyframe_frame(const Keyframe& a, const Keyframe& b, double t, Interp embed_interp, Interp noise_interp) {
+  Frame f;
+  f.cond = interpolate(embed_interp, t, a.cond, b.cond);
+  f.uncond = interpolate(embed_interp, t, a.uncond, b.uncond);
+  f.latents = interpolate(noise_interp, t, a.noise, b.noise);
+  f.seed = t == 0.0 ? a.seed : t == 1.0 ? b.seed : -1;
+  f.t = t;
+  return f;
+}
+
 std::vector<Frame> plan_keyframes(const std::vector<Keyframe>& keys_in, Interp embed_interp, Interp noise_interp,
                                   bool seamless) {
   check(keys_in.size() >= 2, "keyframes walk: needs at least two keyframes, got " + std::to_string(keys_in.size()));
@@ -47,13 +57,8 @@ std::vector<Frame> plan_keyframes(const std::vector<Keyframe>& keys_in, Interp e
     const std::vector<double> ts = linspace(0.0, 1.0, a.frames_to_next);
     for (size_t j = 0; j < ts.size(); ++j) {
       if (seamless && k > 0 && j == 0) continue;  // keyframe k already ended the previous segment
-      const double t = ts[j];
-      Frame f;
-      f.cond = interpolate(embed_interp, t, a.cond, b.cond);
-      f.uncond = interpolate(embed_interp, t, a.uncond, b.uncond);
-      f.latents = interpolate(noise_interp, t, a.noise, b.noise);
-      f.seed = t == 0.0 ? a.seed : t == 1.0 ? b.seed : -1;
-      f.t = double(k) + t;
+      Frame f = keyframe_frame(a, b, ts[j], embed_interp, noise_interp);
+      f.t = double(k) + ts[j];
       frames.push_back(std::move(f));
     }
   }

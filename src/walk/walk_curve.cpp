@@ -1,0 +1,82 @@
+#include "sdwalk/walk_curve.hpp"
+
+#include <cmath>
+#include <numbers>
+#include <string>
+
+#include "sdwalk/error.hpp"
+#include "walk/shapes.hpp"
+
+namespace sdwalk {
+
+size_t WalkCurve::segments() const {
+  if (kind == CurveKind::Prompts) return conds.size() - 1;
+  if (kind == CurveKind::Keyframes) return keys.size() - 1;
+  return 1;
+}
+
+int WalkCurve::segment_frames(size_t segment) const {
+  return kind == CurveKind::Keyframes ? keys.at(segment).frames_to_next : frames;
+}
+
+std::vector<Frame> plan_uniform(const WalkCurve& c) {
+  switch (c.kind) {
+    case CurveKind::Drift: return plan_drift(c.conds.at(0), c.unconds.at(0), c.noise, c.frames, c.step_size);
+    case CurveKind::Noise: return plan_noise(c.conds.at(0), c.unconds.at(0), c.noise, c.frames);
+    case CurveKind::Prompts: return plan_prompts(c.conds, c.unconds, c.noise, c.frames, c.seamless);
+    case CurveKind::Circle: return plan_circle(c.conds.at(0), c.unconds.at(0), c.noise, c.frames, c.seamless);
+    case CurveKind::Keyframes: return plan_keyframes(c.keys, c.embed_interp, c.noise_interp, c.seamless);
+  }
+  throw Error("walk: unknown curve kind");
+}
+
+Frame frame_at(const WalkCurve& c, size_t segment, double u) {
+  check(std::isfinite(u) && u >= 0 && u <= 1, "walk: a frame's position must be in [0, 1], got " + std::to_string(u));
+  check(segment < c.segments(), "walk: segment " + std::to_string(segment) + " of " + std::to_string(c.segments()));
+  Frame f;
+  f.t = double(segment) + u;
+  switch (c.kind) {
+    case CurveKind::Drift:
+      throw Error("walk: a drift walk's frames are steps of --step-size; they have no position in between");
+    case CurveKind::Noise: {
+      const auto [x, y] = walk_detail::noise_pair(c.noise, "noise walk: noises");
+      f.cond = walk_detail::embedding1(c.conds.at(0), "noise walk: prompt embeddings");
+      f.uncond = walk_detail::embedding1(c.unconds.at(0), "noise walk: negative prompt embeddings");
+      f.latents = slerp(u, x, y);  // as plan_noise
+      return f;
+    }
+    case CurveKind::Prompts: {
+      const Tensor& a = c.conds.at(segment);
+      const Tensor& b = c.conds.at(segment + 1);
+      f.cond = walk_detail::embedding1(slerp(u, a, b), "prompts walk: prompt embeddings");  // as plan_prompts
+      f.uncond = walk_detail::embedding1(slerp(u, c.unconds.at(segment), c.unconds.at(segment + 1)),
+                                         "prompts walk: negative prompt embeddings");
+      f.latents = walk_detail::latents1(c.noise, "prompts walk: noise");
+      return f;
+    }
+    case CurveKind::Circle: {
+      // plan_circle's arithmetic at angle 2u (over pi), in float32; its frame t is the fraction u.
+      const auto [x, y] = walk_detail::noise_pair(c.noise, "circle walk: noises");
+      const float angle = float(2.0 * u) * float(std::numbers::pi);
+      const float cx = float(std::cos(double(angle))), sy = float(std::sin(double(angle)));
+      Tensor latents(x.shape());
+      const float* a = x.f32();
+      const float* b = y.f32();
+      float* o = latents.f32();
+      for (int64_t j = 0; j < x.numel(); ++j) o[j] = cx * a[j] + sy * b[j];
+      f.cond = walk_detail::embedding1(c.conds.at(0), "circle walk: prompt embeddings");
+      f.uncond = walk_detail::embedding1(c.unconds.at(0), "circle walk: negative prompt embeddings");
+      f.latents = latents;
+      f.t = u;
+      return f;
+    }
+    case CurveKind::Keyframes: {
+      Frame k = keyframe_frame(c.keys.at(segment), c.keys.at(segment + 1), u, c.embed_interp, c.noise_interp);
+      k.t = double(segment) + u;
+      return k;
+    }
+  }
+  throw Error("walk: unknown curve kind");
+}
+
+}  // namespace sdwalk

@@ -11,11 +11,13 @@
 #include <vector>
 
 #include "sdwalk/error.hpp"
+#include "sdwalk/frame_distance.hpp"
 #include "sdwalk/image.hpp"
 #include "sdwalk/pipeline.hpp"
 #include "sdwalk/request_checks.hpp"
 #include "sdwalk/run_folder.hpp"
 #include "sdwalk/walk.hpp"
+#include "sdwalk/walk_runner.hpp"
 #include "sdwalk/walk_settings.hpp"
 
 namespace sdwalk {
@@ -107,6 +109,11 @@ struct WalkResult {
   size_t rendered = 0;           // rendered by this call (the others were on disk)
   std::filesystem::path output;  // the animation, or the frames folder
   bool assembled = false;        // the animation was written (not by a shard of several)
+  // Denoising steps spent now (one per frame and step), and what the uniform walk spends on them:
+  // their ratio is what even pacing costs.
+  double unet_steps = 0, uniform_steps = 0;
+  std::vector<PacedRender::Cut> cuts;  // even pacing: the cuts it found (blended or not)
+  Smoothness smoothness;               // of the frames, as the report beside the animation says
 };
 
 struct Cancelled : Error {
@@ -148,6 +155,8 @@ class Engine {
   const StableDiffusionPipeline& pipeline() const { return *pipe_; }
 
  private:
+  WalkResult walk_paced(RunFolder& run, const Callbacks& callbacks, const Shard& shard) const;  // pacing even
+
   EngineOptions options_;
   int threads_ = 0;
   std::shared_ptr<StableDiffusionPipeline> pipe_;

@@ -128,6 +128,12 @@ class StableDiffusionPipeline {
   Tensor denoise_image(Scheduler& scheduler, const Tensor& cond, const Tensor& uncond, const Tensor& image_latents,
                        const Tensor& noise, double strength, const DenoiseOptions& options,
                        TorchGenerator* generator, const StepCallback& on_step = {}) const;
+  // Trajectory blending (pacing.hpp): the loop from timesteps()[begin] on (0 < begin < steps), `x`
+  // being latents as they are after `begin` steps of another loop (the StepCallback's, or a slerp of
+  // two); the scheduler restarts its history there (Scheduler::restart_at). on_step counts the steps run.
+  Tensor denoise_continue(Scheduler& scheduler, const Tensor& cond, const Tensor& uncond, const Tensor& x, int begin,
+                          const DenoiseOptions& options, TorchGenerator* generator,
+                          const StepCallback& on_step = {}) const;
   // diffusers' get_timesteps: steps - min(int(steps * strength), steps). Error when no step would run.
   static int img2img_begin_index(int num_inference_steps, double strength);
   // vae.encode(image).latent_dist; image [B, 3, H, W] in [-1, 1] (image_to_tensor).

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
+#include "sdwalk/frame_distance.hpp"
 #include "sdwalk/shard.hpp"
 #include "sdwalk/walk_settings.hpp"
 
@@ -51,6 +52,11 @@ class RunFolder {
   // text). Nothing is written when the animation exists already (a resumed run that had finished)
   // or for PNG frames (the run folder is the output).
   void write_animation(size_t count) const;
+  // The smoothness report of the settings.frame_count frames on disk beside the animation
+  // (smoothness_report.hpp), with the run's pacing settings in it; returns its figures.
+  Smoothness write_report(const nlohmann::json& extra = {}) const;
+  // Rewrites settings.json from settings() (e.g. once even pacing knows the frame count).
+  void save_settings() const;
 
  private:
   RunFolder(std::filesystem::path dir, WalkSettings settings, bool resumed)

@@ -117,6 +117,13 @@ class Scheduler {
   // Start stepping at timesteps()[index] (diffusers' set_begin_index; img2img). Call after
   // set_timesteps.
   void set_begin_index(int index) { begin_index_ = index; }
+  // Continue another loop's latents from timesteps()[index] (trajectory blending): like
+  // set_begin_index, and a multistep scheduler builds its history up from there (LMS's order counts
+  // the derivatives it has, not the index, which diffusers' img2img keeps). Call after set_timesteps.
+  void restart_at(int index) {
+    begin_index_ = index;
+    restarted_ = true;
+  }
 
   // Short name (lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm).
   virtual std::string name() const = 0;
@@ -137,6 +144,7 @@ class Scheduler {
   std::vector<double> timesteps_, sigmas_;
   int num_inference_steps_ = 0;
   std::optional<int> step_index_, begin_index_;
+  bool restarted_ = false;  // restart_at: no history before the begin index
 };
 
 // name: lms, ddim, pndm, euler, euler_a (or euler_ancestral), dpmpp_2m, dpmpp_2m_karras, lcm, or a

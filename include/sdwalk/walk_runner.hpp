@@ -53,4 +53,24 @@ struct RenderProgress {
 size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& settings, const std::vector<Frame>& frames,
                    const std::filesystem::path& run_dir, const RenderProgress& progress = {}, const Shard& shard = {});
 
+// Even pacing (settings.pacing == "even", pacing.hpp): each segment of the curve is paced by
+// pace_segment, its points rendered into run_dir/pacing/ (image + latents at every step, so a resumed
+// run renders none twice), then the chosen ones written as the walk's frames. on_frame sees every
+// frame in order; on_step (frame = the point's index) every denoising step.
+struct PacedRender {
+  size_t frames = 0;           // frames of the walk
+  size_t rendered = 0;         // points rendered now (the others were in run_dir/pacing/)
+  double unet_steps = 0;       // denoising steps spent on the points, one per frame and step
+  double uniform_steps = 0;    // what the uniform walk of as many frames spends
+  struct Cut {
+    double t = 0, distance = 0;  // t as Frame::t
+    bool blended = false;
+  };
+  std::vector<Cut> cuts;
+  std::vector<double> t;       // each frame's Frame::t
+};
+PacedRender render_paced_walk(const StableDiffusionPipeline& pipe, const WalkSettings& settings,
+                              const WalkCurve& curve, const std::filesystem::path& run_dir,
+                              const RenderProgress& progress = {});
+
 }  // namespace sdwalk

@@ -40,6 +40,14 @@ struct WalkSettings {
   std::vector<std::string> images;
   std::string fit;
   int batch_size = 1;      // frames per UNet batch
+  // Frame spacing (pacing.hpp): uniform is the notebook's even t; even spaces frames by how much the
+  // picture changes (noise, prompts, circle, keyframes walks), within pacing_budget renders per frame,
+  // bridging cuts by trajectory blending unless blend is "off"; max_jump > 0 adds frames while two
+  // neighbours differ by more (frame distance, frame_distance.hpp).
+  std::string pacing = "uniform";
+  double pacing_budget = 1.5;
+  std::string blend = "auto";
+  double max_jump = 0;
   std::vector<WalkLora> loras;  // --lora, with the keyframes' "loras" scales
   // Model
   std::string model, tokenizer, config;

@@ -14,6 +14,7 @@
 #include "sdwalk/engine.hpp"
 #include "sdwalk/keyframes.hpp"
 #include "sdwalk/seed.hpp"
+#include "sdwalk/smoothness_report.hpp"
 
 namespace sdwalk::cli {
 namespace {
@@ -63,7 +64,24 @@ WalkSettings settings_of(WalkArgs& a, bool size_given, SamplingGiven given) {
   s.vae_tiling = a.model.vae_tiling;
   s.prediction_type = a.overrides.prediction_type;
   s.timestep_spacing = a.overrides.timestep_spacing;
+  // Even pacing where it can run: a walk with positions between its frames, rendered by one process.
+  const bool pacable = s.mode == "noise" || s.mode == "prompts" || s.mode == "circle" || s.mode == "keyframes";
+  s.pacing = !a.pacing.empty() ? a.pacing : pacable && a.shard.empty() && !a.mpi ? "even" : "uniform";
   return s;
+}
+
+// What the walk cost (even pacing) and how smooth it came out: the progress output's last lines.
+void print_walk_summary(const WalkResult& r, const WalkSettings& s) {
+  if (s.pacing == "even" && r.uniform_steps > 0)
+    std::fprintf(stderr, "even pacing: %.0f denoising steps for %zu frames = %.2fx the uniform walk's %.0f%s\n",
+                 r.unet_steps, r.frames, r.unet_steps / r.uniform_steps, r.uniform_steps,
+                 r.rendered == 0 ? " (all points were in the run folder)" : "");
+  for (const auto& c : r.cuts)
+    std::fprintf(stderr, "cut at t = %.4f (distance %.3f): %s\n", c.t, c.distance,
+                 c.blended ? "bridged by trajectory blending" : "left as it is (--blend off, or no step blended it)");
+  if (r.smoothness.distances.empty()) return;
+  std::fprintf(stderr, "smoothness: max/median %.2f, 1 - Gini %.2f (report: %s)\n", r.smoothness.max_over_median,
+               r.smoothness.one_minus_gini, report_paths(r.output).json.c_str());
 }
 
 // Renders this process's part of the walk: all of it, or one shard (--shard, --mpi).
@@ -94,17 +112,23 @@ WalkResult render_part(WalkArgs& a, const Shard& shard, bool size_given, Samplin
   callbacks.on_plan = [&](size_t frames, size_t to_render) {
     std::fprintf(stderr, "walk %s: %zu frames of %dx%d, %d steps each\n", s.mode.c_str(), frames, s.width, s.height,
                  s.num_inference_steps);
+    if (s.pacing == "even")
+      std::fprintf(stderr, "even pacing: up to %.2fx the uniform walk's denoising steps to place the frames (--pacing-budget; "
+                           "--pacing uniform: 1x)\n", s.pacing_budget);
     if (!shard.whole()) std::fprintf(stderr, "shard %s: %zu of them to render here\n", shard.str().c_str(), to_render);
     batches = (to_render + size_t(s.batch_size) - 1) / size_t(s.batch_size);
+    // Even pacing renders its points one by one (blends run fewer steps): the budget's steps at most.
+    if (s.pacing == "even") batches = to_render;
   };
   // Counted in batch steps: each batch of --batch-size frames runs the scheduler's timesteps once.
   callbacks.on_step = [&](int, int steps) {
-    progress.set_total(int(batches) * steps);
+    progress.set_total(int(batches) * (s.pacing == "even" ? s.num_inference_steps : steps));
     progress.update(++done);
     return true;
   };
   WalkResult result = engine.walk(run, callbacks, shard);
   progress.finish();
+  print_walk_summary(result, s);
   if (!result.assembled) result.output = run.dir();
   return result;
 }

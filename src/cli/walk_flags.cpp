@@ -34,6 +34,19 @@ void add_walk_flags(CLI::App* cmd, WalkArgs& a) {
   cmd->add_option("--format", s.format, "gif, webp, mp4, webm or png (default: from --output's extension, else gif)")
       ->check(CLI::IsMember({"gif", "webp", "mp4", "webm", "png"}));
   cmd->add_option("--batch-size", s.batch_size, "Frames per UNet batch")->capture_default_str();
+  cmd->add_option("--pacing", a.pacing,
+                  "uniform (the notebook's even t) or even (frames spaced by how much the picture changes; the "
+                  "default for noise, prompts, circle and keyframes walks, uniform for drift, morph and shards)")
+      ->check(CLI::IsMember({"uniform", "even"}));
+  cmd->add_option("--pacing-budget", s.pacing_budget,
+                  "even pacing: renders per output frame it may spend finding the frames (1 .. 16)")
+      ->capture_default_str();
+  cmd->add_option("--blend", s.blend, "even pacing: auto (bridge cuts by trajectory blending) or off (re-space only)")
+      ->check(CLI::IsMember({"auto", "off"}))
+      ->capture_default_str();
+  cmd->add_option("--max-jump", s.max_jump,
+                  "even pacing: add frames while two neighbours differ by more than this distance (CIELAB RMS / 100; "
+                  "0: off), as the budget allows");
   cmd->add_option("--image", s.images,
                   "morph: a picture (PNG) to pass through, inverted to noise at guidance 1 (repeat: A, B, ...); "
                   "-p gives each its caption (one for all, or one per picture)");

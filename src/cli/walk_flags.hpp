@@ -19,6 +19,7 @@ struct WalkArgs {
   SchedulerOverrides overrides;
   std::string shard;  // "K/N" or "auto": this process renders shard K of N (sdwalk assemble finishes)
   bool mpi = false;   // one shard per MPI rank; rank 0 assembles
+  std::string pacing;  // --pacing ("": even where the mode and the run allow it, else uniform)
 };
 
 void add_walk_flags(CLI::App* cmd, WalkArgs& args);

@@ -3,7 +3,6 @@
 // which unwinds the denoising loop within one step.
 #include "sdwalk/engine.hpp"
 
-#include <cmath>
 
 #include "sdwalk/ops.hpp"
 #include "sdwalk/request_checks.hpp"
@@ -205,6 +204,7 @@ WalkResult Engine::walk(RunFolder& run, const Callbacks& callbacks, const Shard&
                     s.weights_hash + "); its frames would not match");
   s.fingerprint = fingerprint;
   s.weights_hash = hash;
+  if (s.pacing == "even") return walk_paced(run, callbacks, shard);
   const std::vector<Frame> frames = plan(s);
   s.frame_count = int64_t(frames.size());
   // Shards agree on the settings first: a shard with other flags is told so, not that frames differ.
@@ -219,10 +219,49 @@ WalkResult Engine::walk(RunFolder& run, const Callbacks& callbacks, const Shard&
   result.frames = frames.size();
   result.rendered = render(s, frames, run.dir(), callbacks, shard);
   result.output = s.output;
+  result.unet_steps = result.uniform_steps = double(result.rendered) * double(s.num_inference_steps);
   if (shard.whole()) {
     run.write_animation(frames.size());
     result.assembled = true;
+    result.smoothness = run.write_report();
   }
+  return result;
+}
+
+WalkResult Engine::walk_paced(RunFolder& run, const Callbacks& callbacks, const Shard& shard) const {
+  WalkSettings& s = run.settings();
+  sdwalk::check(shard.whole(), "--pacing even chooses each frame from the ones before it: it cannot be split over "
+                               "shards (use --pacing uniform with --shard / --mpi)");
+  const ops::ThreadScope scope(threads_);
+  const WalkCurve curve = walk_curve(*pipe_, s);
+  run.check_frames(s.fingerprint);
+  if (callbacks.on_plan) {
+    size_t frames = 0;
+    for (size_t seg = 0; seg < curve.segments(); ++seg) frames += size_t(curve.segment_frames(seg));
+    callbacks.on_plan(frames, size_t(std::ceil(double(frames) * s.pacing_budget)));
+  }
+  RenderProgress progress;
+  if (callbacks.on_step)
+    progress.on_step = [&](size_t, size_t, int step, int steps) {
+      if (!callbacks.on_step(step, steps)) throw Cancelled();
+    };
+  if (callbacks.on_frame)
+    progress.on_frame = [&](size_t frame, const Image& image) {
+      if (!callbacks.on_frame(frame, image)) throw Cancelled();
+    };
+  const PacedRender paced = render_paced_walk(*pipe_, s, curve, run.dir(), progress);
+  s.frame_count = int64_t(paced.frames);
+  run.save_settings();  // the frame count is known now
+  WalkResult result;
+  result.frames = paced.frames;
+  result.rendered = paced.rendered;
+  result.unet_steps = paced.unet_steps;
+  result.uniform_steps = paced.uniform_steps;
+  result.cuts = paced.cuts;
+  result.output = s.output;
+  run.write_animation(paced.frames);
+  result.assembled = true;
+  result.smoothness = run.write_report();
   return result;
 }
 

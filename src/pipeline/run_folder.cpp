@@ -1,4 +1,5 @@
 #include "sdwalk/run_folder.hpp"
+#include "sdwalk/smoothness_report.hpp"
 
 #include <unistd.h>
 
@@ -170,6 +171,7 @@ void RunFolder::assemble() const {
   }
   if (s.fingerprint.is_object()) check_frames(s.fingerprint);
   write_animation(size_t(s.frame_count));
+  write_report();
 }
 
 void RunFolder::write_animation(size_t count) const {
@@ -193,5 +195,22 @@ void RunFolder::write_animation(size_t count) const {
   const fs::path json = fs::path(s.output).replace_extension(".json");
   if (!fs::exists(json)) write_text_file(json, s.to_json().dump(2) + "\n");
 }
+
+Smoothness RunFolder::write_report(const nlohmann::json& extra) const {
+  const WalkSettings& s = settings_;
+  std::vector<Image> frames;
+  for (size_t i = 0; i < size_t(s.frame_count); ++i) frames.push_back(read_png(frame_path(i)));
+  if (frames.size() < 2) return smoothness_of({});
+  nlohmann::json j = extra.is_object() ? extra : nlohmann::json::object();
+  j["pacing"] = s.pacing;
+  if (s.pacing == "even") {
+    j["pacing_budget"] = s.pacing_budget;
+    j["blend"] = s.blend;
+    j["max_jump"] = s.max_jump;
+  }
+  return write_smoothness_report(frames, report_paths(s.output), j);
+}
+
+void RunFolder::save_settings() const { write_text_file(dir_ / "settings.json", settings_.to_json().dump(2) + "\n"); }
 
 }  // namespace sdwalk

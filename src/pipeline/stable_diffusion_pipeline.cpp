@@ -194,6 +194,18 @@ Tensor StableDiffusionPipeline::denoise(Scheduler& scheduler, const Tensor& cond
   return denoise_from(scheduler, cond, uncond, std::move(x), 0, options, generator, on_step);
 }
 
+Tensor StableDiffusionPipeline::denoise_continue(Scheduler& scheduler, const Tensor& cond, const Tensor& uncond,
+                                                 const Tensor& x, int begin, const DenoiseOptions& options,
+                                                 TorchGenerator* generator, const StepCallback& on_step) const {
+  check(begin > 0 && begin < options.num_inference_steps,
+        "denoise: a continued loop starts after step 1 .. " + std::to_string(options.num_inference_steps - 1) +
+            ", got " + std::to_string(begin));
+  scheduler.set_timesteps(options.num_inference_steps);
+  check(size_t(begin) < scheduler.timesteps().size(), "denoise: the scheduler has fewer timesteps than steps");
+  scheduler.restart_at(begin);
+  return denoise_from(scheduler, cond, uncond, x.to_f32(), begin, options, generator, on_step);
+}
+
 Tensor StableDiffusionPipeline::denoise_from(Scheduler& scheduler, const Tensor& cond, const Tensor& uncond, Tensor x,
                                              int begin, const DenoiseOptions& options, TorchGenerator* generator,
                                              const StepCallback& on_step) const {

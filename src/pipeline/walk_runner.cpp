@@ -7,6 +7,7 @@
 #include <map>
 
 #include "output/temp_path.hpp"
+#include "pipeline/frame_files.hpp"
 #include "sdwalk/animation.hpp"
 #include "sdwalk/atomic_file.hpp"
 #include "sdwalk/error.hpp"
@@ -191,17 +192,28 @@ WalkCurve walk_curve(const StableDiffusionPipeline& pipe, const WalkSettings& s)
   return curve;
 }
 
+void write_settings_file(const fs::path& run_dir, const nlohmann::json& settings) {
+  const std::string text = settings.dump(2) + "\n";
+  AtomicFile f(run_dir / "settings.json");
+  f.write(text.data(), text.size());
+  f.commit();
+}
+
+nlohmann::json frame_metadata(const nlohmann::json& settings, size_t index, const Frame& frame, const WalkSettings& s) {
+  nlohmann::json meta = settings;
+  meta["frame"] = index;
+  meta["t"] = frame.t;
+  if (!frame.lora_scales.empty()) meta["lora_scales"] = frame.lora_scales;
+  meta["frame_seed"] = frame.seed >= 0 ? frame.seed : s.seeds[0];
+  return meta;
+}
+
 fs::path frame_path(const fs::path& run_dir, size_t index) {
   return run_dir / frame_file_name(int64_t(index));
 }
 
 namespace {
 
-void write_text_file(const fs::path& path, const std::string& text) {
-  AtomicFile f(path);
-  f.write(text.data(), text.size());
-  f.commit();
-}
 
 // Removes a run folder this run created when it fails before a frame is on disk: such a folder
 // holds nothing to resume, and its name would block the same command.
@@ -240,7 +252,7 @@ size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, c
     if (shard.has(index)) fs::remove(e.path(), ec);
   }
   const nlohmann::json settings = s.to_json();
-  if (!fs::exists(run_dir / "settings.json")) write_text_file(run_dir / "settings.json", settings.dump(2) + "\n");
+  if (!fs::exists(run_dir / "settings.json")) write_settings_file(run_dir, settings);
 
   std::vector<size_t> missing;
   for (size_t i = 0; i < frames.size(); ++i)
@@ -293,11 +305,7 @@ size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, c
     const Tensor images = pipe.decode(final_latents);
     for (size_t j = b; j < e; ++j) {
       const size_t index = missing[j];
-      nlohmann::json meta = settings;
-      meta["frame"] = index;
-      meta["t"] = frames[index].t;
-      if (!frames[index].lora_scales.empty()) meta["lora_scales"] = frames[index].lora_scales;
-      meta["frame_seed"] = frames[index].seed >= 0 ? frames[index].seed : s.seeds[0];
+      const nlohmann::json meta = frame_metadata(settings, index, frames[index], s);
       Image image = image_from_float(images.slice0(int64_t(j - b), int64_t(j - b) + 1));
       write_png(frame_path(run_dir, index), image, {{"sdwalk", meta.dump()}});
       folder.keep();

@@ -44,6 +44,10 @@ nlohmann::json WalkSettings::to_json() const {
           {"images", images},
           {"fit", fit},
           {"batch_size", batch_size},
+          {"pacing", pacing},
+          {"pacing_budget", pacing_budget},
+          {"blend", blend},
+          {"max_jump", max_jump},
           {"loras", loras_json(loras)},
           {"model", model},
           {"tokenizer", tokenizer},
@@ -111,6 +115,10 @@ WalkSettings WalkSettings::from_json(const nlohmann::json& j) {
     s.images = j.value("images", std::vector<std::string>());  // absent in runs of older versions
     s.fit = j.value("fit", "");
     s.batch_size = integer<int>(j.at("batch_size"), "batch_size");
+    s.pacing = j.value("pacing", "uniform");  // absent in runs of older versions
+    s.pacing_budget = j.value("pacing_budget", 1.5);
+    s.blend = j.value("blend", "auto");
+    s.max_jump = j.value("max_jump", 0.0);
     if (j.contains("loras"))  // absent in runs of older versions
       for (const auto& l : j["loras"])
         s.loras.push_back({l.at("file").get<std::string>(), l.at("scales").get<std::vector<double>>()});
@@ -248,6 +256,14 @@ void WalkSettings::validate() const {
   check(std::isfinite(guidance_scale), "--guidance-scale must be a finite number");
   check(std::isfinite(step_size), "--step-size must be a finite number");
   check(batch_size >= 1, "--batch-size must be at least 1, got " + std::to_string(batch_size));
+  check(pacing == "uniform" || pacing == "even", "--pacing must be uniform or even, got \"" + pacing + "\"");
+  check(pacing == "uniform" || mode == "noise" || mode == "prompts" || mode == "circle" || mode == "keyframes",
+        "--pacing even is for noise, prompts, circle and keyframes walks (a " + mode + " walk is uniform)");
+  check(std::isfinite(pacing_budget) && pacing_budget >= 1 && pacing_budget <= 16,
+        "--pacing-budget is renders per output frame, 1 .. 16, got " + std::to_string(pacing_budget));
+  check(blend == "auto" || blend == "off", "--blend must be auto or off, got \"" + blend + "\"");
+  check(std::isfinite(max_jump) && max_jump >= 0, "--max-jump must be a distance >= 0 (0: off), got " +
+                                                      std::to_string(max_jump));
   check(embed_interp == "slerp" || embed_interp == "lerp", "--embed-interp must be slerp or lerp");
   check(noise_interp == "slerp" || noise_interp == "lerp", "--noise-interp must be slerp or lerp");
   check(!seeds.empty(), "walk " + mode + ": no seed");

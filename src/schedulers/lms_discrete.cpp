@@ -69,7 +69,7 @@ Tensor LMSDiscreteScheduler::step(const Tensor& model_output, double timestep, c
       map_f32([sigma](float x, float p) { return (x - p) / sigma; }, sample, pred_original_sample));
   if (int(derivatives_.size()) > kOrder) derivatives_.pop_front();
 
-  const int order = std::min(index + 1, kOrder);
+  const int order = std::min(restarted_ ? int(derivatives_.size()) : index + 1, kOrder);
   // prev = sample + sum(coeff_k * derivative_k) over the newest derivatives (Python's zip and sum)
   Tensor acc;
   const int terms = std::min(order, int(derivatives_.size()));

@@ -39,6 +39,7 @@ int Scheduler::current_step_index(double timestep) const {
 void Scheduler::reset_step_index() {
   step_index_.reset();
   begin_index_.reset();
+  restarted_ = false;
 }
 
 namespace sched {

@@ -1,6 +1,8 @@
 #include "sdwalk/pacing.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -59,6 +61,7 @@ class Planner {
   // Renders the points, appends them; returns their indices.
   std::vector<size_t> render(const std::vector<PacingPoint>& points) {
     const size_t first = out_.points.size();
+    for (const PacingPoint& p : points) if (std::getenv("SDWALK_DEBUG_PACING")) std::fprintf(stderr, "point %zu u %.5f k %d from %d to %d s %.3f cost %.2f\n", first, p.u, p.k, p.from, p.to, p.s, cost_);
     std::vector<Image> images = render_(points, first);
     check(images.size() == points.size(), "pacing: the renderer returned " + std::to_string(images.size()) +
                                               " images for " + std::to_string(points.size()) + " points");
@@ -163,8 +166,11 @@ class Planner {
     Interval& bigger = d1 >= d2 ? left : right;
     if (std::max(d1, d2) > kNoShrink * d) {
       if (info.k > 0) {
-        bigger.k = info.k + k_step();  // still jumps: the deeper branch mixes later
-        if (bigger.k >= o_.steps) bigger.dead = true;
+        // Still jumps: the deeper branch mixes later, up to the last step; there it keeps halving
+        // (the decoder is continuous in the latents), a few times more at most.
+        bigger.k = std::min(info.k + k_step(), o_.steps - 1);
+        bigger.stubborn = info.k == o_.steps - 1 ? info.stubborn + 1 : 0;
+        if (bigger.stubborn > 4) bigger.dead = true;
       } else {
         bigger.stubborn = info.stubborn + 1;
         if (bigger.stubborn >= kCutHalvings) {
@@ -225,8 +231,10 @@ class Planner {
       const PacingPoint& pr = out_.points[r];
       const double f = (a - arc[i]) / (arc[i + 1] - arc[i]);
       const double u = pl.u + f * (pr.u - pl.u);
-      if (info.k > 0 || pl.blended() || pr.blended())
-        out.push_back({u, std::max({info.k, pl.k, pr.k}), int(l), int(r), f});
+      const int k = std::max({info.k, pl.k, pr.k});
+      if (info.k > 0 || pl.blended() || pr.blended()) {
+        if (k < o_.steps) out.push_back({u, k, int(l), int(r), f});  // else: no later step to mix at
+      }
       else if (!info.cut)
         out.push_back({u});
       // a cut not bridged yet: a frame inside it would show one side or the other

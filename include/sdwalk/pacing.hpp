@@ -11,7 +11,8 @@
 // early steps that decide the layout are shared. k is the earliest step (tried from 30% of the steps
 // on) whose midpoint sits between the two neighbours; the halves of a blended interval blend at the
 // same k, or later where a half still jumps. Last, the frames are chosen among everything rendered
-// so that adjacent distances are as equal as possible (dynamic programming, least sum of squares).
+// so that adjacent distances are as equal as possible (dynamic programming over the least sum of
+// distance^4 between neighbours: close to min-max, and the rest evened out).
 // The planner is plain logic over a PointRenderer (the pipeline's, or a test's) and a FrameDistance.
 #include <cstddef>
 #include <functional>

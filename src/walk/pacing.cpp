@@ -1,8 +1,6 @@
 #include "sdwalk/pacing.hpp"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -21,6 +19,15 @@ constexpr double kNoShrink = 0.8;
 constexpr int kCutHalvings = 2;
 // A blend's midpoint is accepted when each half keeps at most this share of the distance.
 constexpr double kBalanced = 0.75;
+// The coarse pass renders this share of the frames (at budget >= 1.5; all of them at budget 1).
+constexpr double kCoarseShare = 0.5;
+// A frame target this close to a rendered point (in spacings of the cumulative distance) takes it.
+constexpr double kSnap = 0.25;
+// A cut's blend step is searched from this share of the steps on, in steps of kStepShare.
+constexpr double kFirstBlendStep = 0.3, kStepShare = 0.15;
+// The frames are chosen minimising the sum of distance^4 between neighbours: near min-max (the
+// largest jump is what the eye sees) while still evening out the rest; ^2 left jumps twice the median.
+constexpr double kChoicePower = 4;
 // Intervals narrower than this are not split further (a cut that blending could not bridge).
 constexpr double kMinWidth = 1e-6;
 
@@ -61,7 +68,6 @@ class Planner {
   // Renders the points, appends them; returns their indices.
   std::vector<size_t> render(const std::vector<PacingPoint>& points) {
     const size_t first = out_.points.size();
-    for (const PacingPoint& p : points) if (std::getenv("SDWALK_DEBUG_PACING")) std::fprintf(stderr, "point %zu u %.5f k %d from %d to %d s %.3f cost %.2f\n", first, p.u, p.k, p.from, p.to, p.s, cost_);
     std::vector<Image> images = render_(points, first);
     check(images.size() == points.size(), "pacing: the renderer returned " + std::to_string(images.size()) +
                                               " images for " + std::to_string(points.size()) + " points");
@@ -85,7 +91,7 @@ class Planner {
   void coarse_pass() {
     const int n = o_.frames;
     // With budget 1 the coarse pass is the whole walk; from 1.5 on, half of it (the rest refines).
-    const double share = std::max(0.5, 1.0 - (o_.budget - 1.0));
+    const double share = std::max(kCoarseShare, 1.0 - (o_.budget - 1.0));
     const int m0 = std::clamp(int(std::lround(double(n) * share)), std::min(n, 3), n);
     const std::vector<double> us = linspace(0.0, 1.0, m0);
     for (size_t b = 0; b < us.size(); b += size_t(std::max(1, o_.batch))) {
@@ -119,7 +125,7 @@ class Planner {
     return sum;
   }
 
-  int k_step() const { return std::max(1, int(std::lround(0.15 * o_.steps))); }
+  int k_step() const { return std::max(1, int(std::lround(kStepShare * o_.steps))); }
 
   // Splits the interval at order_[pos], order_[pos + 1]: returns false when it cannot (budget, width).
   bool split(size_t pos) {
@@ -141,7 +147,7 @@ class Planner {
     } else {
       // A blend interval mixes at its k; a fresh cut looks for the earliest k that lands in between.
       int k = std::max({info.k, pl.k, pr.k});
-      if (fresh) k = std::max(k, std::max(1, int(std::lround(0.3 * o_.steps))));
+      if (fresh) k = std::max(k, std::max(1, int(std::lround(kFirstBlendStep * o_.steps))));
       while (true) {
         if (k >= o_.steps) {
           intervals_[{l, r}].dead = true;
@@ -224,7 +230,7 @@ class Planner {
     for (int j = 1; j + 1 < o_.frames; ++j) {
       const double a = spacing * j;
       while (i + 2 < arc.size() && arc[i + 1] < a) ++i;
-      if (std::min(a - arc[i], arc[i + 1] - a) <= 0.25 * spacing) continue;
+      if (std::min(a - arc[i], arc[i + 1] - a) <= kSnap * spacing) continue;
       const size_t l = order_[i], r = order_[i + 1];
       const Interval& info = intervals_[{l, r}];
       const PacingPoint& pl = out_.points[l];
@@ -259,7 +265,7 @@ class Planner {
     for (const PacingPoint& p : blends) insert_ordered(render({p})[0]);
   }
 
-  // `count` points of order_, the first and the last among them, with the least sum of squared
+  // `count` points of order_, the first and the last among them, with the least sum of distance^4 of the
   // adjacent distances. A frame skips at most `window` points (the rest would be far apart anyway).
   std::vector<size_t> choose(size_t count) {
     const size_t m = order_.size();
@@ -275,7 +281,7 @@ class Planner {
         for (size_t i = (j > window ? j - window : 0); i < j; ++i) {
           if (best[c - 1][i] == inf) continue;
           const double d = dist(order_[i], order_[j]);
-          const double v = best[c - 1][i] + d * d;
+          const double v = best[c - 1][i] + std::pow(d, kChoicePower);
           if (v < best[c][j]) {
             best[c][j] = v;
             from[c][j] = i;

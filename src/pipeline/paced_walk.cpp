@@ -33,9 +33,9 @@ class SegmentRenderer {
  public:
   SegmentRenderer(const StableDiffusionPipeline& pipe, const WalkSettings& s, const WalkCurve& curve, size_t segment,
                   const fs::path& dir, const RenderProgress& progress, std::map<double, RenderedPoint>& keyframes,
-                  size_t& rendered, double& unet_steps)
+                  size_t& rendered, double& unet_steps, NewRunFolder& folder)
       : pipe_(pipe), s_(s), curve_(curve), segment_(segment), dir_(dir), progress_(progress),
-        keyframes_(keyframes), rendered_(rendered), unet_steps_(unet_steps) {
+        keyframes_(keyframes), rendered_(rendered), unet_steps_(unet_steps), folder_(folder) {
     auto scheduler = make_scheduler();
     scheduler->set_timesteps(s.num_inference_steps);
     steps_ = int(scheduler->timesteps().size());
@@ -138,6 +138,7 @@ class SegmentRenderer {
     // The PNG last: it marks the point done.
     write_png(dir_ / (name(id) + ".png"), r.image,
               {{"sdwalk_point", describe(p, segment_).dump()}, {"sdwalk_fingerprint", fingerprint_}});
+    folder_.keep();  // a point on disk: the run can be resumed
   }
 
   void render_full(const std::vector<PacingPoint>& points, size_t first, const std::vector<size_t>& part) {
@@ -205,6 +206,7 @@ class SegmentRenderer {
   std::map<double, RenderedPoint>& keyframes_;  // full renders at u = 0 / 1, by Frame::t: shared by segments
   size_t& rendered_;
   double& unet_steps_;
+  NewRunFolder& folder_;
   int steps_ = 1;
   std::string fingerprint_;
   std::vector<RenderedPoint> points_;
@@ -215,7 +217,8 @@ class SegmentRenderer {
 PacedRender render_paced_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, const WalkCurve& curve,
                               const fs::path& run_dir, const RenderProgress& progress) {
   check(curve.continuous(), "pacing: a " + s.mode + " walk has no positions between its frames");
-  fs::create_directories(run_dir);
+  NewRunFolder folder(run_dir);
+  remove_run_temporaries(run_dir, {});
   const nlohmann::json settings = s.to_json();
   if (!fs::exists(run_dir / "settings.json")) write_settings_file(run_dir, settings);
   PacedRender out;
@@ -224,7 +227,8 @@ PacedRender render_paced_walk(const StableDiffusionPipeline& pipe, const WalkSet
   int steps = 1;
   size_t uniform_frames = 0;
   for (size_t seg = 0; seg < curve.segments(); ++seg) {
-    SegmentRenderer renderer(pipe, s, curve, seg, run_dir / "pacing", progress, keyframes, out.rendered, out.unet_steps);
+    SegmentRenderer renderer(pipe, s, curve, seg, run_dir / "pacing", progress, keyframes, out.rendered, out.unet_steps,
+                             folder);
     steps = renderer.steps();
     PacingOptions o;
     o.frames = curve.segment_frames(seg);
@@ -257,6 +261,7 @@ PacedRender render_paced_walk(const StableDiffusionPipeline& pipe, const WalkSet
       if (progress.on_frame) progress.on_frame(index, image);
     }
   }
+  folder.keep();
   out.frames = out.t.size();
   out.uniform_steps = double(uniform_frames) * double(steps);
   return out;

@@ -192,6 +192,34 @@ WalkCurve walk_curve(const StableDiffusionPipeline& pipe, const WalkSettings& s)
   return curve;
 }
 
+void remove_run_temporaries(const fs::path& run_dir, const Shard& shard) {
+  // Shards running now share the folder: each removes only the temporaries of its own frames.
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(run_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind(".settings.json", 0) == 0 && shard.whole()) fs::remove(e.path(), ec);
+    if (name.rfind(".frame_", 0) != 0) continue;
+    const size_t index = std::strtoull(name.c_str() + std::strlen(".frame_"), nullptr, 10);
+    if (shard.has(index)) fs::remove(e.path(), ec);
+  }
+  // Even pacing's points (one process only): any temporary there is a killed run's.
+  if (!shard.whole()) return;
+  for (const auto& e : fs::directory_iterator(run_dir / "pacing", ec))
+    if (e.path().filename().string().rfind(".", 0) == 0) fs::remove(e.path(), ec);
+}
+
+NewRunFolder::NewRunFolder(const fs::path& dir) : dir_(dir), created_(!fs::exists(dir)) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  check(fs::is_directory(dir), dir.string() + ": cannot create the run folder (" + ec.message() + ")");
+}
+
+NewRunFolder::~NewRunFolder() {
+  if (!created_ || kept_) return;
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
 void write_settings_file(const fs::path& run_dir, const nlohmann::json& settings) {
   const std::string text = settings.dump(2) + "\n";
   AtomicFile f(run_dir / "settings.json");
@@ -215,42 +243,12 @@ fs::path frame_path(const fs::path& run_dir, size_t index) {
 namespace {
 
 
-// Removes a run folder this run created when it fails before a frame is on disk: such a folder
-// holds nothing to resume, and its name would block the same command.
-class NewRunFolder {
- public:
-  explicit NewRunFolder(const fs::path& dir) : dir_(dir), created_(!fs::exists(dir)) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    check(fs::is_directory(dir), dir.string() + ": cannot create the run folder (" + ec.message() + ")");
-  }
-  ~NewRunFolder() {
-    if (!created_ || kept_) return;
-    std::error_code ec;
-    fs::remove_all(dir_, ec);
-  }
-  void keep() { kept_ = true; }
-
- private:
-  fs::path dir_;
-  bool created_, kept_ = false;
-};
-
 }  // namespace
 
 size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, const std::vector<Frame>& frames,
                    const fs::path& run_dir, const RenderProgress& progress, const Shard& shard) {
   NewRunFolder folder(run_dir);
-  // A killed run leaves the temporary of the frame (or settings) it was writing. Shards running now
-  // share the folder: each removes only the temporaries of its own frames.
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(run_dir, ec)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind(".settings.json", 0) == 0 && shard.whole()) fs::remove(e.path(), ec);
-    if (name.rfind(".frame_", 0) != 0) continue;
-    const size_t index = std::strtoull(name.c_str() + std::strlen(".frame_"), nullptr, 10);
-    if (shard.has(index)) fs::remove(e.path(), ec);
-  }
+  remove_run_temporaries(run_dir, shard);
   const nlohmann::json settings = s.to_json();
   if (!fs::exists(run_dir / "settings.json")) write_settings_file(run_dir, settings);
 

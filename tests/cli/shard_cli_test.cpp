@@ -28,7 +28,8 @@ class ShardCli : public test::CliTest {
   std::string walk(const fs::path& out, const std::string& extra = "", int seed = 7) const {
     return "walk prompts -p 'a red circle' -p 'a blue square' --seed " + std::to_string(seed) +
            " --num-interpolation-steps " + std::to_string(kFrames) +
-           " --num-inference-steps 12 --height 64 --width 64 -o " + shell_quote(out.string()) + extra + model_flag();
+           " --num-inference-steps 12 --height 64 --width 64 --pacing uniform -o " + shell_quote(out.string()) + extra +
+           model_flag();  // shards render uniform t: so must the one-process walk they are compared with
   }
   // The walk rendered in one process: what every split must reproduce.
   std::string whole_gif() {

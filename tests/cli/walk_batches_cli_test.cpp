@@ -69,8 +69,9 @@ TEST_F(WalkBatchesCli, PingPongGifPlaysTheRunFoldersFramesForwardAndBack) {
   ASSERT_EQ(DGifSlurp(g), GIF_OK);
   EXPECT_EQ(g->ImageCount, 6);  // 0 1 2 3 2 1: the ends are not repeated
   DGifCloseFile(g, &error);
-  // Only the animation, its settings and the run folder are left.
-  EXPECT_EQ(entries_except({"walk.gif", "walk.json", "walk"}), std::vector<std::string>{});
+  // Only the animation, its settings, its smoothness report and the run folder are left.
+  EXPECT_EQ(entries_except({"walk.gif", "walk.json", "walk", "walk.report.json", "walk.distances.png", "walk.contact.png"}),
+            std::vector<std::string>{});
 }
 
 }  // namespace

@@ -44,7 +44,7 @@ class WalkCli : public ::testing::Test {
          std::to_string(w.guidance_scale) + " --scheduler " + w.scheduler_class + " --noise " +
          shell_quote(noise_file.string());
     if (w.step_size) a += " --step-size " + std::to_string(w.step_size);
-    return a;
+    return a + " --pacing uniform";  // the notebook's t (even pacing is the CLI's default)
   }
   fs::path noise_file(const test::WalkFixture& w) const {
     const fs::path p = dir_ / (w.path.stem().string() + ".noise.safetensors");

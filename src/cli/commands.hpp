@@ -12,5 +12,6 @@ void add_generate_command(CLI::App& app);
 void add_walk_command(CLI::App& app);
 void add_assemble_command(CLI::App& app);
 void add_invert_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 
 }  // namespace sdwalk::cli

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   sdwalk::cli::add_walk_command(app);
   sdwalk::cli::add_assemble_command(app);
   sdwalk::cli::add_invert_command(app);
+  sdwalk::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

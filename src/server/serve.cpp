@@ -7,6 +7,7 @@
 #include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/socket.h>
 
 #include <cstdio>
 #include <thread>
@@ -81,6 +82,15 @@ void serve(const ServedModel& model, const ServeConfig& config) {
   add_api_routes(svr, model, queue, root);
   add_page_routes(svr);
 
+  // httplib 0.11 listens with a backlog of 5: a burst of connections (50 submissions at once) would
+  // overflow it and lose some. The listening socket is caught as it is made, and listen() again
+  // (Linux takes a second call as a new backlog) raises it.
+  int listen_fd = -1;
+  svr.set_socket_options([&listen_fd](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    if (listen_fd < 0) listen_fd = sock;
+  });
   int port = config.port;
   if (port == 0)
     port = svr.bind_to_any_port(config.host);
@@ -88,6 +98,7 @@ void serve(const ServedModel& model, const ServeConfig& config) {
     port = -1;
   check(port > 0, "cannot listen on " + config.host + ":" + std::to_string(config.port) +
                       " (in use, or not an address of this machine)");
+  if (listen_fd >= 0) ::listen(listen_fd, 256);
   std::fprintf(stderr, "runs in %s\n", root.dir().c_str());
   if (!config.token.empty()) std::fprintf(stderr, "every /api request needs: Authorization: Bearer <token>\n");
   std::printf("sdwalk serve: http://%s:%d/\n", config.host.c_str(), port);

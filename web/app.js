@@ -165,6 +165,7 @@ async function followEvents(id, signal) {
           loadFrame(id, d.index);
         } else {
           showStatus(d);
+          if (name === "state") refreshRuns();
           if (name === "status") for (let i = 0; i < d.frames_done; i++) loadFrame(id, i);
         }
       }

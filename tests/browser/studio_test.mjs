@@ -18,6 +18,18 @@ function fail(message) {
   throw new Error(message);
 }
 
+// Polls `check` (no page.waitForFunction: it evaluates strings, which the page's CSP forbids).
+async function until(what, check, timeoutMs = 30000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) fail("timed out waiting for " + what);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+const text = (page, sel) => page.locator(sel).first().textContent();
+const attr = (page, sel, name) => page.locator(sel).first().getAttribute(name);
+
 const server = spawn(sdwalk, ["serve", "--port", "0", "--runs", path.join(runs, "runs"), "--threads", "1"],
                      { stdio: ["ignore", "pipe", "inherit"] });
 const url = await new Promise((resolve, reject) => {
@@ -39,7 +51,7 @@ try {
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
   await page.goto(url);
-  await page.waitForFunction(() => document.querySelector("#scheduler").options.length > 0);
+  await until("the model's settings", async () => (await page.locator("#scheduler option").count()) > 0);
 
   // Two keyframes; the second prompt holds markup, which must stay text.
   const prompts = page.locator(".kf-prompt");
@@ -55,21 +67,21 @@ try {
   await page.click("#start");
 
   // Frames arrive live; the walk finishes.
-  await page.waitForFunction(() => document.querySelector("#frame-view").src.startsWith("blob:"), null, { timeout: 60000 });
+  await until("a first frame", async () => ((await attr(page, "#frame-view", "src")) || "").startsWith("blob:"), 60000);
   await page.screenshot({ path: path.join(artifacts, "studio-rendering.png") });
-  await page.waitForFunction(() => /^done/.test(document.querySelector("#status").textContent), null, { timeout: 90000 });
-  await page.waitForFunction(() => !document.querySelector("#download-gif").disabled);
+  await until("the walk to finish", async () => /^done/.test(await text(page, "#status")), 90000);
+  await until("the download button", async () => page.locator("#download-gif").isEnabled());
 
   // Scrub: the slider's first position shows frame 1.
   const max = Number(await page.locator("#timeline").getAttribute("max"));
   if (max < 3) fail("timeline has " + (max + 1) + " frames, expected at least 4");
   await page.locator("#timeline").fill("0");
-  await page.waitForFunction(() => document.querySelector("#frame-label").textContent.startsWith("frame 1 /"));
+  await until("frame 1 shown", async () => (await text(page, "#frame-label")).startsWith("frame 1 /"));
   await page.locator("#timeline").fill(String(max));
-  await page.waitForFunction((n) => document.querySelector("#frame-label").textContent.startsWith("frame " + (n + 1) + " /"), max);
+  await until("the last frame shown", async () => (await text(page, "#frame-label")).startsWith("frame " + (max + 1) + " /"));
 
   // The prompt with markup is text in the run list, not elements.
-  await page.waitForFunction(() => document.querySelector("#runs tr") !== null);
+  await until("the run list", async () => (await page.locator("#runs tr").count()) > 0);
   if (await page.locator("#injected").count() !== 0) fail("a prompt's markup became an element");
   const listed = await page.locator("#runs td.prompts").first().textContent();
   if (!listed.includes("<b id=injected>")) fail("the run list does not show the prompt as text: " + listed);
@@ -85,6 +97,8 @@ try {
   await page.click("#play");
   await page.waitForTimeout(500);
   await page.click("#play");
+  await until("the run list to say done", async () => (await text(page, "#runs tr td:nth-child(2)")) === "done");
+  await page.locator("#timeline").fill(String(Math.floor(max / 2)));
   await page.screenshot({ path: path.join(artifacts, "studio.png"), fullPage: true });
   if (errors.length) fail("page errors: " + errors.join("; "));
   console.log("browser studio test passed; screenshots in " + artifacts);

@@ -122,10 +122,10 @@ void add_api_routes(httplib::Server& svr, const ServedModel& model, JobQueue& qu
   svr.Get(R"(/api/walks/([^/]+)/events)", guarded([&](const Request& req, Response& res) {
     const std::string id = req.matches[1];
     const nlohmann::json first = queue.status(id);  // 400 / 404 before the stream starts
-    auto next = std::make_shared<size_t>(0);
+    auto at = std::make_shared<JobQueue::StreamPosition>();
     auto opening = std::make_shared<std::string>("retry: 2000\nevent: status\ndata: " + first.dump() + "\n\n");
     res.set_header("Cache-Control", "no-store");
-    res.set_chunked_content_provider("text/event-stream", [&queue, id, next, opening](size_t, httplib::DataSink& sink) {
+    res.set_chunked_content_provider("text/event-stream", [&queue, id, at, opening](size_t, httplib::DataSink& sink) {
       try {
         if (!opening->empty()) {
           const std::string s = std::move(*opening);
@@ -133,10 +133,9 @@ void add_api_routes(httplib::Server& svr, const ServedModel& model, JobQueue& qu
           return sink.write(s.data(), s.size());
         }
         bool finished = false;
-        const std::vector<JobEvent> events = queue.events(id, *next, std::chrono::seconds(10), finished);
+        const std::vector<JobEvent> events = queue.events(id, *at, std::chrono::seconds(10), finished);
         std::string out;
         for (const JobEvent& e : events) out += "event: " + e.name + "\ndata: " + e.data + "\n\n";
-        *next += events.size();
         if (out.empty() && !finished) out = ": keep-alive\n\n";
         if (!out.empty() && !sink.write(out.data(), out.size())) return false;
         if (finished) sink.done();

@@ -47,7 +47,9 @@ struct JobQueue::Job {
   int step = 0, steps = 0;
   bool cancel = false;
   Clock::time_point render_start;
-  std::vector<JobEvent> events;
+  std::vector<JobEvent> events;  // state and frame events
+  std::string progress;          // the latest progress event's data
+  uint64_t progress_version = 0;
   uint64_t order = 0;
 };
 
@@ -60,12 +62,16 @@ JobQueue::JobQueue(const ServedModel& model, const RunsRoot& root) : model_(mode
 }
 
 JobQueue::~JobQueue() {
+  stop();
+  worker_.join();
+}
+
+void JobQueue::stop() {
   {
     std::lock_guard lock(mutex_);
     stop_ = true;
   }
   changed_.notify_all();
-  worker_.join();
 }
 
 std::shared_ptr<JobQueue::Job> JobQueue::find(const std::string& id) {
@@ -119,6 +125,12 @@ std::string JobQueue::new_id() {
 
 void JobQueue::add_event(Job& job, const std::string& name, const nlohmann::json& data) {
   job.events.push_back({name, data.dump()});
+  changed_.notify_all();
+}
+
+void JobQueue::set_progress(Job& job) {
+  job.progress = status_of(job).dump();
+  ++job.progress_version;
   changed_.notify_all();
 }
 
@@ -262,14 +274,19 @@ void JobQueue::run_exclusive(const std::function<void()>& task) {
   promise.get_future().get();
 }
 
-std::vector<JobEvent> JobQueue::events(const std::string& id, size_t from, std::chrono::milliseconds wait,
+std::vector<JobEvent> JobQueue::events(const std::string& id, StreamPosition& at, std::chrono::milliseconds wait,
                                        bool& finished) {
   std::unique_lock lock(mutex_);
   const auto job = find(id);
   if (!job) throw HttpError(404, "no walk " + id);
-  changed_.wait_for(lock, wait, [&] { return stop_ || job->events.size() > from || final_state(job->state); });
+  changed_.wait_for(lock, wait, [&] {
+    return stop_ || job->events.size() > at.next || job->progress_version > at.progress || final_state(job->state);
+  });
   std::vector<JobEvent> out;
-  for (size_t i = from; i < job->events.size(); ++i) out.push_back(job->events[i]);
+  for (size_t i = at.next; i < job->events.size(); ++i) out.push_back(job->events[i]);
+  at.next = job->events.size();
+  if (job->progress_version > at.progress && !final_state(job->state)) out.push_back({"progress", job->progress});
+  at.progress = job->progress_version;
   finished = stop_ || final_state(job->state);
   return out;
 }
@@ -317,13 +334,13 @@ void JobQueue::render(const std::shared_ptr<Job>& job) {
       job->done_at_start = frames - to_render;
       job->frames_done = 0;
       job->render_start = Clock::now();
-      add_event(*job, "progress", status_of(*job));
+      set_progress(*job);
     };
     callbacks.on_step = [&](int step, int steps) {
       std::lock_guard lock(mutex_);
       job->step = step;
       job->steps = steps;
-      add_event(*job, "progress", status_of(*job));
+      set_progress(*job);
       return !job->cancel && !stop_;
     };
     callbacks.on_frame = [&](size_t index, const Image&) {

@@ -32,7 +32,9 @@ struct JobEvent {
 class JobQueue {
  public:
   JobQueue(const ServedModel& model, const RunsRoot& root);
-  ~JobQueue();  // cancels the running walk (it stays resumable) and joins the worker
+  ~JobQueue();  // stop(), and joins the worker
+  // Cancels the running walk (it stays resumable), takes no more work and ends the event streams.
+  void stop();
 
   // A new walk from checked settings: its run folder (settings.json) is written now, so that a
   // queued walk survives a restart as a resumable run. Returns its id.
@@ -48,9 +50,16 @@ class JobQueue {
   bool done(const std::string& id);
   // Runs `task` on the worker thread before the next walk and waits for it (exceptions pass on).
   void run_exclusive(const std::function<void()>& task);
-  // Events of walk `id` from index `from` on; waits up to `wait` for some. `finished`: the walk is
-  // in a final state and every event is in `out`.
-  std::vector<JobEvent> events(const std::string& id, size_t from, std::chrono::milliseconds wait, bool& finished);
+  // What an event stream has sent of a walk: the log's state and frame events up to `next`, and the
+  // version of the latest progress (kept once, not logged: a long walk has many steps).
+  struct StreamPosition {
+    size_t next = 0;
+    uint64_t progress = 0;
+  };
+  // The walk's events after `at` (and its latest progress when newer); waits up to `wait` for some.
+  // `finished`: the walk is in a final state (or the server stops) and everything is in the answer.
+  std::vector<JobEvent> events(const std::string& id, StreamPosition& at, std::chrono::milliseconds wait,
+                               bool& finished);
 
  private:
   struct Job;
@@ -58,6 +67,7 @@ class JobQueue {
   void scan_disk();                                  // lock held
   nlohmann::json status_of(const Job& job) const;    // lock held
   void add_event(Job& job, const std::string& name, const nlohmann::json& data);  // lock held
+  void set_progress(Job& job);                                                    // lock held
   std::string new_id();                              // lock held
   void worker();
   void render(const std::shared_ptr<Job>& job);

@@ -108,6 +108,7 @@ void serve(const ServedModel& model, const ServeConfig& config) {
     int sig = 0;
     sigwait(&stop_signals, &sig);
     if (sig == SIGINT || sig == SIGTERM) std::fprintf(stderr, "stopping (a walk rendering now stays resumable)\n");
+    queue.stop();  // first: it ends the event streams that hold httplib's threads
     svr.stop();
   });
   svr.listen_after_bind();

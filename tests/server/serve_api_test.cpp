@@ -110,6 +110,7 @@ TEST_F(ServeApi, WalkStreamsFramesAndItsGifEqualsTheCliGif) {
   EXPECT_EQ(s["frames_done"], total);
   EXPECT_EQ(int(frames.size()), total);
   EXPECT_NE(stream.find("\"state\":\"done\""), std::string::npos);
+  EXPECT_NE(stream.find("event: progress\ndata: "), std::string::npos);
 
   auto frame = c.Get("/api/walks/" + id + "/frames/0.png");
   ASSERT_TRUE(frame && frame->status == 200);
@@ -145,7 +146,10 @@ TEST_F(ServeApi, CancelledWalkStaysResumableAndResumesToDone) {
   auto c = start().client();
   const std::string id = submit(c, small_walk(12, 8));
   ASSERT_FALSE(id.empty());
-  wait_for(c, id, [](const json& s) { return s["state"] == "running" && s["frames_done"].get<int>() >= 1; });
+  // Running, with a first frame and an estimate of the time left.
+  wait_for(c, id, [](const json& s) {
+    return s["state"] == "running" && s["frames_done"].get<int>() >= 1 && s["eta_s"].is_number();
+  });
   auto del = c.Delete("/api/walks/" + id);
   ASSERT_TRUE(del && del->status == 200) << (del ? del->body : "");
   const json cancelled = wait_state(c, id, "cancelled");

@@ -1,6 +1,8 @@
 #include "server/requests.hpp"
 
+#include <cstdint>
 #include <random>
+#include <type_traits>
 #include <set>
 
 #include "sdwalk/precision.hpp"
@@ -78,17 +80,31 @@ GenerateRequest generate_request_from(const nlohmann::json& body, const ServedMo
   r.height = r.width = model.defaults.size;
   r.num_inference_steps = model.defaults.demo ? model.defaults.steps : model.defaults.generate_steps;
   r.guidance_scale = model.defaults.demo ? model.defaults.guidance_scale : 7.5;
-  try {
-    r.prompt = body.value("prompt", "");
-    r.negative_prompt = body.value("negative_prompt", "");
-    r.seed = body.contains("seed") ? body["seed"].get<uint64_t>() : uint64_t(random_seed());
-    r.height = body.value("height", r.height);
-    r.width = body.value("width", r.width);
-    r.num_inference_steps = body.value("num_inference_steps", r.num_inference_steps);
-    r.guidance_scale = body.value("guidance_scale", r.guidance_scale);
-    r.scheduler = body.value("scheduler", "");
-  } catch (const nlohmann::json::exception& e) {
-    throw HttpError(400, std::string("generate settings: ") + e.what());
+  // Whole numbers must be whole (64.5 is an error, not 64), seeds 0 .. 2^63-1 as everywhere.
+  const auto whole = [&](const char* key, auto& out, int64_t lo, int64_t hi) {
+    if (!body.contains(key)) return;
+    const nlohmann::json& v = body[key];
+    const bool too_big = v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(hi);
+    if (!v.is_number_integer() || too_big || v.get<int64_t>() < lo || v.get<int64_t>() > hi)
+      throw HttpError(400, std::string(key) + " must be a whole number in " + std::to_string(lo) + " .. " + std::to_string(hi));
+    out = static_cast<std::decay_t<decltype(out)>>(v.get<int64_t>());
+  };
+  const auto text = [&](const char* key, std::string& out) {
+    if (!body.contains(key)) return;
+    if (!body[key].is_string()) throw HttpError(400, std::string(key) + " must be a string");
+    out = body[key].get<std::string>();
+  };
+  text("prompt", r.prompt);
+  text("negative_prompt", r.negative_prompt);
+  text("scheduler", r.scheduler);
+  r.seed = uint64_t(random_seed());
+  whole("seed", r.seed, 0, INT64_MAX);
+  whole("height", r.height, 8, 16384);
+  whole("width", r.width, 8, 16384);
+  whole("num_inference_steps", r.num_inference_steps, 1, 10000);
+  if (body.contains("guidance_scale")) {
+    if (!body["guidance_scale"].is_number()) throw HttpError(400, "guidance_scale must be a number");
+    r.guidance_scale = body["guidance_scale"].get<double>();
   }
   try {
     check(r.num_inference_steps >= 1, "num_inference_steps must be at least 1");

@@ -222,6 +222,12 @@ TEST_F(ServeApi, HostileInputGetsClearErrorsAndNothingOutsideTheRunsFolder) {
                "walk settings");
   expect_error(post(json{{"mode", "prompts"}, {"prompts", {"a", "b"}}, {"height", 65}}.dump()), 400, "65");
   expect_error(post(json{{"mode", "prompts"}, {"prompts", {"a", "b"}}}.dump(), "text/plain"), 415, "application/json");
+  for (const json& bad : {json{{"seed", -1}}, json{{"height", 64.5}}, json{{"prompt", 3}}, json{{"bogus", true}}}) {
+    auto r = c.Post("/api/generate", bad.dump(), "application/json");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 400) << bad.dump() << " -> " << r->body;
+    EXPECT_NE(r->body.find("\"error\""), std::string::npos);
+  }
   // Bodies over 1 MiB.
   expect_error(post(std::string(2 << 20, ' ')), 413, "too large");
 

@@ -5,6 +5,7 @@
 #include "cli/commands.hpp"
 #include "cli/demo_model.hpp"
 #include "cli/model_options.hpp"
+#include "server/runs_root.hpp"
 #include "server/security.hpp"
 #include "server/serve.hpp"
 
@@ -27,6 +28,7 @@ void run_serve(ServeArgs& a) {
     c.token = server::random_token();
     std::printf("token: %s\n", c.token.c_str());
   }
+  server::RunsRoot{c.runs};  // a runs folder that cannot be made fails before the model loads
   server::ServedModel m;
   m.defaults.demo = use_demo_model_if_none(a.model);
   if (m.defaults.demo) {

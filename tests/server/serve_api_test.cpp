@@ -362,5 +362,18 @@ TEST_F(ServeApi, FiftyConcurrentSubmissionsAreAllQueued) {
   EXPECT_TRUE(s.alive());
 }
 
+TEST(ServeCli, BadFlagsGetOneErrorLineBeforeTheModelLoads) {
+  for (const auto& [flags, words] : std::vector<std::pair<std::string, std::string>>{
+           {"--port 70000", "--port must be 0..65535"},
+           {"--token 'a b'", "--token must be printable"},
+           {"--runs /dev/null/x", "cannot create the runs folder"}}) {
+    const RunResult r = run_sdwalk("serve " + flags, 30);
+    EXPECT_EQ(r.status, 1) << flags;
+    EXPECT_NE(r.err.find("sdwalk: error: "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(words), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("loading"), std::string::npos) << flags << ": " << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace sdwalk::test

@@ -28,6 +28,7 @@ void run_serve(ServeArgs& a) {
     c.token = server::random_token();
     std::printf("token: %s\n", c.token.c_str());
   }
+  server::StopSignals signals;  // before the model load starts OpenMP's threads
   server::RunsRoot{c.runs};  // a runs folder that cannot be made fails before the model loads
   server::ServedModel m;
   m.defaults.demo = use_demo_model_if_none(a.model);
@@ -45,7 +46,7 @@ void run_serve(ServeArgs& a) {
   m.config = a.model.config;
   std::fprintf(stderr, "loading %s\n", m.model.c_str());
   m.engine = std::make_shared<const Engine>(m.options);
-  server::serve(m, c);
+  server::serve(m, c, signals);
 }
 
 }  // namespace

@@ -5,12 +5,10 @@
 #include "server/serve.hpp"
 
 #include <httplib.h>
-#include <pthread.h>
 #include <signal.h>
 #include <sys/socket.h>
 
 #include <cstdio>
-#include <thread>
 
 #include "server/api_routes.hpp"
 #include "server/http_error.hpp"
@@ -46,16 +44,8 @@ void add_page_routes(httplib::Server& svr) {
 
 }  // namespace
 
-void serve(const ServedModel& model, const ServeConfig& config) {
-  // SIGINT / SIGTERM go to one thread that stops the server; every other thread (the worker and
-  // httplib's pool, started below) inherits the blocked mask.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+void serve(const ServedModel& model, const ServeConfig& config, StopSignals& signals) {
   signal(SIGPIPE, SIG_IGN);  // a client that goes away mid-stream
-
   const RunsRoot root(config.runs);
   JobQueue queue(model, root);
   httplib::Server svr;
@@ -104,16 +94,12 @@ void serve(const ServedModel& model, const ServeConfig& config) {
   std::printf("sdwalk serve: http://%s:%d/\n", config.host.c_str(), port);
   std::fflush(stdout);
 
-  std::thread stopper([&] {
-    int sig = 0;
-    sigwait(&stop_signals, &sig);
-    if (sig == SIGINT || sig == SIGTERM) std::fprintf(stderr, "stopping (a walk rendering now stays resumable)\n");
+  signals.on_stop([&] {
     queue.stop();  // first: it ends the event streams that hold httplib's threads
     svr.stop();
   });
   svr.listen_after_bind();
-  pthread_kill(stopper.native_handle(), SIGTERM);  // when listening ended otherwise
-  stopper.join();
+  signals.on_stop(nullptr);
 }
 
 }  // namespace sdwalk::server

@@ -3,6 +3,7 @@
 #include <string>
 
 #include "server/served_model.hpp"
+#include "server/stop_signals.hpp"
 
 namespace sdwalk::server {
 
@@ -17,7 +18,7 @@ struct ServeConfig {
 bool is_loopback_host(const std::string& host);
 
 // Binds, prints "sdwalk serve: http://HOST:PORT/" on stdout (flushed), and serves until SIGINT or
-// SIGTERM; a walk rendering then is cancelled and stays resumable. Error when it cannot bind.
-void serve(const ServedModel& model, const ServeConfig& config);
+// SIGTERM (`signals`); a walk rendering then is cancelled and stays resumable. Error when it cannot bind.
+void serve(const ServedModel& model, const ServeConfig& config, StopSignals& signals);
 
 }  // namespace sdwalk::server

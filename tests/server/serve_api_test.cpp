@@ -176,8 +176,9 @@ TEST_F(ServeApi, ARestartedServerListsEarlierRuns) {
     auto c = start().client();
     done_id = submit(c, small_walk());
     wait_state(c, done_id, "done");
-    queued_id = submit(c, small_walk(40, 8));
-    server_->stop();
+    queued_id = submit(c, small_walk(200, 20));
+    wait_state(c, queued_id, "running");
+    EXPECT_EQ(server_->stop(), 0) << "SIGTERM stops the server cleanly, the running walk cancelled";
   }
   auto c = start().client();
   auto r = c.Get("/api/walks");

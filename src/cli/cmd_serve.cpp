@@ -31,6 +31,7 @@ void run_serve(ServeArgs& a) {
   server::StopSignals signals;  // before the model load starts OpenMP's threads
   server::RunsRoot{c.runs};  // a runs folder that cannot be made fails before the model loads
   server::ServedModel m;
+  using server::RequestDefaults;
   m.defaults.demo = use_demo_model_if_none(a.model);
   if (m.defaults.demo) {
     const DemoModelDefaults d;
@@ -46,6 +47,9 @@ void run_serve(ServeArgs& a) {
   m.config = a.model.config;
   std::fprintf(stderr, "loading %s\n", m.model.c_str());
   m.engine = std::make_shared<const Engine>(m.options);
+  // What the page offers first: a few-step model's own scheduler, steps and guidance (LCM, Turbo).
+  RequestDefaults& d = m.defaults;
+  print_notice(follow_few_step_model(m.engine->pipeline().files(), {d.scheduler, d.steps, d.guidance_scale, {}}));
   server::serve(m, c, signals);
 }
 

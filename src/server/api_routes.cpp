@@ -91,7 +91,7 @@ void add_api_routes(httplib::Server& svr, const ServedModel& model, JobQueue& qu
                        {"loaded", true},
                        {"defaults",
                         {{"width", d.size}, {"height", d.size}, {"num_inference_steps", d.steps},
-                         {"guidance_scale", d.guidance_scale}, {"scheduler", WalkSettings().scheduler}}},
+                         {"guidance_scale", d.guidance_scale}, {"scheduler", d.scheduler}}},
                        {"schedulers", {"lms", "ddim", "pndm", "euler", "euler_a", "dpmpp_2m", "dpmpp_2m_karras", "lcm"}},
                        {"modes", {"keyframes", "prompts", "noise", "drift", "circle"}},
                        {"formats", {"gif", "webp", "mp4", "webm"}}}}}});

@@ -37,6 +37,7 @@ WalkSettings walk_settings_from_request(const nlohmann::json& body, const Served
   defaults.height = defaults.width = model.defaults.size;
   defaults.num_inference_steps = model.defaults.steps;
   defaults.guidance_scale = model.defaults.guidance_scale;
+  defaults.scheduler = model.defaults.scheduler;
   defaults.format = "gif";
   nlohmann::json j = defaults.to_json();
   for (const auto& [key, value] : body.items()) {

@@ -13,6 +13,7 @@ struct RequestDefaults {
   int steps = 15;         // a walk's (WalkSettings) default
   int generate_steps = 50;
   double guidance_scale = 8;
+  std::string scheduler = "lms";  // a walk's default (a few-step model's own, see follow_few_step_model)
   bool demo = false;      // the built-in demo model
 };
 

@@ -1,5 +1,6 @@
 #include "server/security.hpp"
 
+#include <arpa/inet.h>
 #include <httplib.h>
 
 #include <fstream>
@@ -29,7 +30,9 @@ std::string host_name(const std::string& host_header) {
 }  // namespace
 
 bool is_loopback_host(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (host == "localhost" || host == "::1") return true;
+  in_addr a{};  // 127.0.0.0/8, written as an address (not "127.0.0.1.example.com")
+  return inet_pton(AF_INET, host.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 std::string random_token() {

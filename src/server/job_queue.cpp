@@ -170,6 +170,9 @@ nlohmann::json JobQueue::status_of(const Job& j) const {
 std::string JobQueue::submit(WalkSettings settings) {
   std::lock_guard lock(mutex_);
   if (stop_) throw HttpError(503, "the server is stopping");
+  constexpr size_t kMaxQueued = 1000;
+  if (pending_.size() >= kMaxQueued)
+    throw HttpError(503, "the queue is full (" + std::to_string(kMaxQueued) + " walks waiting); try again later");
   const std::string id = new_id();
   settings.output = (root_.dir() / (id + "." + settings.format)).string();
   RunFolder run = RunFolder::create(settings, root_.dir());

@@ -1,6 +1,7 @@
 #include "server/requests.hpp"
 
 #include <cstdint>
+#include <algorithm>
 #include <random>
 #include <type_traits>
 #include <set>
@@ -17,6 +18,22 @@ const std::set<std::string> kServerFields = {"model",     "tokenizer",  "config"
                                              "fingerprint", "frame_count", "precision",   "weight_storage",
                                              "output",    "noise_file", "images",         "fit",
                                              "loras",     "vae_tiling"};
+
+// A walk's frames are planned (embeddings and noises) before the first is rendered, so a request for
+// millions would take the server's memory: a server renders at most this many per walk.
+constexpr int64_t kMaxFrames = 5000;
+
+// The frames the walk's planner makes, near enough to refuse absurd requests (before planning).
+int64_t planned_frames(const WalkSettings& s) {
+  const int64_t segments = std::max<int64_t>(1, int64_t(s.prompts.size()) - 1);
+  if (s.mode == "keyframes" && !s.keyframe_frames.empty()) {
+    int64_t n = 1;
+    for (int f : s.keyframe_frames) n += std::max(0, f);
+    return n;
+  }
+  if (s.mode == "keyframes" || s.mode == "prompts") return segments * int64_t(s.num_interpolation_steps) + 1;
+  return int64_t(s.num_interpolation_steps) + 1;
+}
 
 int64_t random_seed() {
   std::random_device rd;
@@ -61,6 +78,10 @@ WalkSettings walk_settings_from_request(const nlohmann::json& body, const Served
           "format must be gif, webp, mp4 or webm");
     check(s.mode != "morph", "walk morph reads pictures from files: use the command line for it");
     s.validate();
+    const int64_t frames = planned_frames(s);
+    if (frames > kMaxFrames)
+      throw HttpError(400, "a walk of about " + std::to_string(frames) + " frames is more than this server renders (" +
+                               std::to_string(kMaxFrames) + "); use sdwalk walk for it");
     const SamplingGiven given{body.contains("scheduler"), body.contains("num_inference_steps"),
                               body.contains("guidance_scale")};
     prepare_request(model.engine->pipeline().files(), model.options, s, given);

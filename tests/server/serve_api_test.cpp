@@ -223,6 +223,10 @@ TEST_F(ServeApi, HostileInputGetsClearErrorsAndNothingOutsideTheRunsFolder) {
                "walk settings");
   expect_error(post(json{{"mode", "prompts"}, {"prompts", {"a", "b"}}, {"height", 65}}.dump()), 400, "65");
   expect_error(post(json{{"mode", "prompts"}, {"prompts", {"a", "b"}}}.dump(), "text/plain"), 415, "application/json");
+  expect_error(post(json{{"mode", "keyframes"}, {"prompts", {"a", "b"}}, {"keyframe_frames", {1000000000}}}.dump()), 400,
+               "more than this server renders");
+  expect_error(post(json{{"mode", "noise"}, {"prompts", {"a"}}, {"num_interpolation_steps", 2000000000}}.dump()), 400,
+               "more than this server renders");
   for (const json& bad : {json{{"seed", -1}}, json{{"height", 64.5}}, json{{"prompt", 3}}, json{{"bogus", true}}}) {
     auto r = c.Post("/api/generate", bad.dump(), "application/json");
     ASSERT_TRUE(r);

@@ -91,7 +91,8 @@ void serve(const ServedModel& model, const ServeConfig& config, StopSignals& sig
   if (listen_fd >= 0) ::listen(listen_fd, 256);
   std::fprintf(stderr, "runs in %s\n", root.dir().c_str());
   if (!config.token.empty()) std::fprintf(stderr, "every /api request needs: Authorization: Bearer <token>\n");
-  std::printf("sdwalk serve: http://%s:%d/\n", config.host.c_str(), port);
+  const std::string shown = config.host.find(':') == std::string::npos ? config.host : "[" + config.host + "]";
+  std::printf("sdwalk serve: http://%s:%d/\n", shown.c_str(), port);
   std::fflush(stdout);
 
   signals.on_stop([&] {

@@ -99,8 +99,11 @@ void JobQueue::scan_disk() {
       job->settings = run.settings();
       job->frames_total = size_t(std::max<int64_t>(0, job->settings.frame_count));
       job->frames_done = job->frames_total - run.missing_frames(job->frames_total).size();
+      // Done: its animation is there (PNG frames, from sdwalk walk: every frame is).
       const fs::path animation = root_.dir() / (name + "." + job->settings.format);
-      job->state = fs::is_regular_file(animation) ? JobState::Done : JobState::Cancelled;
+      const bool done = job->settings.format == "png" ? job->frames_total > 0 && job->frames_done == job->frames_total
+                                                      : fs::is_regular_file(animation);
+      job->state = done ? JobState::Done : JobState::Cancelled;
     } catch (const std::exception& e) {
       job->state = JobState::Failed;
       job->error = e.what();
@@ -326,7 +329,8 @@ void JobQueue::render(const std::shared_ptr<Job>& job) {
   try {
     RunFolder run = RunFolder::open(job->dir);
     // The animation goes beside the run folder, whatever path the settings.json names.
-    run.settings().output = (root_.dir() / (job->id + "." + run.settings().format)).string();
+    if (run.settings().format != "png")  // (PNG frames: the run folder is the output)
+      run.settings().output = (root_.dir() / (job->id + "." + run.settings().format)).string();
     Callbacks callbacks;
     callbacks.on_plan = [&](size_t frames, size_t to_render) {
       write_settings(job->dir, run.settings());  // now with the fingerprint and frame count

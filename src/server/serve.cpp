@@ -1,5 +1,6 @@
-// The HTTP server: cpp-httplib (Debian's libcpp-httplib-dev, 0.11.4): small, Debian-packaged, a
-// thread per connection from its pool (a long server-sent event stream does not hold up other
+// The HTTP server: cpp-httplib (Debian's libcpp-httplib-dev, 0.11.4; upstream a single header, which
+// Debian ships as that header plus a small shared library, found with pkg-config): small,
+// Debian-packaged, a thread per connection from its pool (a long server-sent event stream does not hold up other
 // requests), and server-sent events through its chunked content provider. One process, one model,
 // one worker thread rendering (job_queue.hpp).
 #include "server/serve.hpp"
@@ -79,7 +80,7 @@ void serve(const ServedModel& model, const ServeConfig& config, StopSignals& sig
   svr.set_socket_options([&listen_fd](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
-    if (listen_fd < 0) listen_fd = sock;
+    listen_fd = sock;  // the last one made while binding is the one that bound
   });
   int port = config.port;
   if (port == 0)
@@ -88,7 +89,10 @@ void serve(const ServedModel& model, const ServeConfig& config, StopSignals& sig
     port = -1;
   check(port > 0, "cannot listen on " + config.host + ":" + std::to_string(config.port) +
                       " (in use, or not an address of this machine)");
-  if (listen_fd >= 0) ::listen(listen_fd, 256);
+  int listening = 0;
+  socklen_t size = sizeof listening;
+  if (listen_fd >= 0 && getsockopt(listen_fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &size) == 0 && listening)
+    ::listen(listen_fd, 256);
   std::fprintf(stderr, "runs in %s\n", root.dir().c_str());
   if (!config.token.empty()) std::fprintf(stderr, "every /api request needs: Authorization: Bearer <token>\n");
   const std::string shown = config.host.find(':') == std::string::npos ? config.host : "[" + config.host + "]";

@@ -6,7 +6,10 @@
 const $ = (id) => document.getElementById(id);
 const token = (() => {
   const m = location.hash.match(/token=([^&]+)/);
-  if (m) sessionStorage.setItem("sdwalk-token", decodeURIComponent(m[1]));
+  if (m) {
+    sessionStorage.setItem("sdwalk-token", decodeURIComponent(m[1]));
+    history.replaceState(null, "", location.pathname);  // not left in the address bar or history
+  }
   return sessionStorage.getItem("sdwalk-token") || "";
 })();
 
@@ -141,6 +144,7 @@ async function followEvents(id, signal) {
       return;
     }
     if (!res.ok) return;
+    run.streaming = true;
     const reader = res.body.getReader();
     const decoder = new TextDecoder();
     let buffer = "";
@@ -170,6 +174,7 @@ async function followEvents(id, signal) {
         }
       }
     }
+    if (run && run.id === id) run.streaming = false;
     const s = run && run.status;
     if (!s || s.state !== "queued" && s.state !== "running") return;  // ended: done, failed or cancelled
   }
@@ -258,7 +263,7 @@ async function refreshRuns() {
       el("td", { class: "prompts", text: (w.prompts || []).join(" → "), title: (w.prompts || []).join(" → ") }),
       actions,
     ]));
-    if (run && run.id === w.id) showStatus(w);
+    if (run && run.id === w.id && !run.streaming) showStatus(w);  // the event stream is fresher
   }
 }
 

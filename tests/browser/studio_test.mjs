@@ -30,7 +30,9 @@ async function until(what, check, timeoutMs = 30000) {
 const text = (page, sel) => page.locator(sel).first().textContent();
 const attr = (page, sel, name) => page.locator(sel).first().getAttribute(name);
 
-const server = spawn(sdwalk, ["serve", "--port", "0", "--runs", path.join(runs, "runs"), "--threads", "1"],
+// With a token: every request of the page (API, frames, event stream, downloads) must carry it.
+const token = "browser-test-token";
+const server = spawn(sdwalk, ["serve", "--port", "0", "--runs", path.join(runs, "runs"), "--threads", "1", "--token", token],
                      { stdio: ["ignore", "pipe", "inherit"] });
 const url = await new Promise((resolve, reject) => {
   let out = "";
@@ -50,7 +52,8 @@ try {
   const page = await context.newPage();
   const errors = [];
   page.on("pageerror", (e) => errors.push(String(e)));
-  await page.goto(url);
+  await page.goto(url + "#token=" + token);
+  if (page.url().includes(token)) fail("the token stays in the address bar");
   await until("the model's settings", async () => (await page.locator("#scheduler option").count()) > 0);
 
   // Two keyframes; the second prompt holds markup, which must stay text.

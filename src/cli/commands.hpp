@@ -13,5 +13,6 @@ void add_walk_command(CLI::App& app);
 void add_assemble_command(CLI::App& app);
 void add_invert_command(CLI::App& app);
 void add_report_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 
 }  // namespace sdwalk::cli

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   sdwalk::cli::add_assemble_command(app);
   sdwalk::cli::add_invert_command(app);
   sdwalk::cli::add_report_command(app);
+  sdwalk::cli::add_serve_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -144,7 +144,10 @@ TEST_F(ServeApi, WalkStreamsFramesAndItsGifEqualsTheCliGif) {
 
 TEST_F(ServeApi, CancelledWalkStaysResumableAndResumesToDone) {
   auto c = start().client();
-  const std::string id = submit(c, small_walk(12, 8));
+  // Uniform t: its frames are written one by one (even pacing writes a segment's frames once it is paced).
+  json walk = small_walk(12, 8);
+  walk["pacing"] = "uniform";
+  const std::string id = submit(c, walk);
   ASSERT_FALSE(id.empty());
   // Running, with a first frame and an estimate of the time left.
   wait_for(c, id, [](const json& s) {

@@ -73,6 +73,7 @@ function walkBody() {
     format: $("format").value,
     frame_duration_ms: Number($("frame-ms").value),
   };
+  if (mode !== "drift") body.pacing = $("pacing").value;
   const usedPrompts = mode === "keyframes" || mode === "prompts" ? prompts : prompts.slice(0, 1);
   body.prompts = usedPrompts;
   body.negative_prompts = negatives.slice(0, usedPrompts.length).some((n) => n) ? negatives.slice(0, usedPrompts.length) : [];
@@ -123,8 +124,24 @@ function showStatus(s) {
   if (s.error) text += " · " + s.error;
   $("status").textContent = text;
   for (const b of document.querySelectorAll(".download")) b.disabled = s.state !== "done";
+  if (s.state === "done") loadSmoothness(s.id);
+  else $("smoothness").hidden = true;
   $("cancel").disabled = !(s.state === "queued" || s.state === "running");
   $("resume").disabled = !s.resumable;
+}
+
+// The walk's smoothness report: the distance per transition (plot) and its summary.
+async function loadSmoothness(id) {
+  if (!run || run.id !== id || run.smoothness) return;
+  run.smoothness = true;
+  const [report, plot] = await Promise.all([api("/api/walks/" + id + "/report.json"), api("/api/walks/" + id + "/distances.png")]);
+  if (!report.ok || !plot.ok || !run || run.id !== id) return;
+  const r = await report.json();
+  $("smoothness-plot").src = URL.createObjectURL(await plot.blob());
+  $("smoothness-text").textContent = "smoothness (" + r.pacing + " pacing): max/median " + r.max_over_median.toFixed(2) +
+    ", 1 - Gini " + r.one_minus_gini.toFixed(2) + "; largest jumps after frames " +
+    r.largest_jumps.slice(0, 3).map((j) => j.transition).join(", ");
+  $("smoothness").hidden = false;
 }
 
 async function loadFrame(id, index) {

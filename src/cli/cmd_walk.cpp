@@ -3,92 +3,22 @@
 #include <cstdio>
 
 #include "cli/commands.hpp"
-#include "cli/demo_model.hpp"
-#include "cli/image_input.hpp"
 #include "cli/interrupt_notice.hpp"
 #include "cli/model_options.hpp"
 #include "cli/mpi_shard.hpp"
 #include "cli/progress.hpp"
-#include "cli/scheduler_flags.hpp"
 #include "cli/walk_flags.hpp"
+#include "cli/walk_summary.hpp"
 #include "sdwalk/engine.hpp"
-#include "sdwalk/keyframes.hpp"
-#include "sdwalk/seed.hpp"
-#include "sdwalk/smoothness_report.hpp"
 
 namespace sdwalk::cli {
 namespace {
 
-// A morph walk's own defaults: DDIM at guidance 1 (what its inversion undoes), a caption per picture
-// ("" when none is given, the one given for all), the first picture's size; the pictures are read
-// here so that a bad one fails before the model loads, and their conversions are said.
-void prepare_morph(WalkSettings& s, bool& size_given, const SamplingGiven& given) {
-  check(s.images.size() >= 2, "walk morph needs at least two pictures (--image A.png --image B.png)");
-  if (!given.scheduler) s.scheduler = "ddim";
-  if (!given.guidance) s.guidance_scale = 1.0;
-  if (s.prompts.empty()) s.prompts.push_back("");
-  if (s.prompts.size() == 1) s.prompts.resize(s.images.size(), s.prompts[0]);
-  std::vector<Image> images;
-  for (const std::string& path : s.images) images.push_back(read_input_image(path));
-  if (!size_given) {
-    const Image& first = images[0];
-    check(first.width % 8 == 0 && first.height % 8 == 0,
-          s.images[0] + " is " + std::to_string(first.width) + "x" + std::to_string(first.height) +
-              ", a size the model cannot take (sides must be multiples of 8); pass --width and --height with --fit");
-    s.width = first.width;
-    s.height = first.height;
-    size_given = true;
-  }
-  for (size_t i = 0; i < images.size(); ++i) sized_input_image(images[i], s.images[i], s.width, s.height, s.fit);
-}
-
-// A new walk's settings from the flags.
-WalkSettings settings_of(WalkArgs& a, bool size_given, SamplingGiven given) {
-  WalkSettings s = a.s;
-  if (s.mode == "morph") prepare_morph(s, size_given, given);
-  use_demo_model_if_none(a.model, {s.height, s.width, s.num_inference_steps, s.guidance_scale, size_given, given});
-  if (s.mode == "morph" && !given.guidance) s.guidance_scale = 1.0;  // the demo model's default is 2
-  for (const std::string& seed : a.seed_flags) s.seeds.push_back(parse_seed(seed, "--seed"));
-  for (const LoraSpec& l : lora_specs(a.model)) s.loras.push_back({l.file.string(), {l.scale}});
-  if (!a.keyframes_file.empty()) s.add_keyframes(read_keyframes_file(a.keyframes_file), a.keyframes_file);
-  if (s.seeds.empty()) {
-    s.seeds.push_back(int64_t(random_seed()));
-    std::fprintf(stderr, "seed: %lld\n", static_cast<long long>(s.seeds[0]));
-  }
-  if (a.fps > 0) s.frame_duration_ms = 1000.0 / a.fps;
-  s.model = a.model.model;
-  s.tokenizer = a.model.tokenizer;
-  s.config = a.model.config;
-  s.precision = precision_name(parse_precision(a.model.precision, "--precision"));
-  s.weight_storage = weight_storage_name(parse_weight_storage(a.model.weights, "--weights"));
-  s.vae_tiling = a.model.vae_tiling;
-  s.prediction_type = a.overrides.prediction_type;
-  s.timestep_spacing = a.overrides.timestep_spacing;
-  // Even pacing where it can run: a walk with positions between its frames, rendered by one process.
-  const bool pacable = s.mode == "noise" || s.mode == "prompts" || s.mode == "circle" || s.mode == "keyframes";
-  s.pacing = !a.pacing.empty() ? a.pacing : pacable && a.shard.empty() && !a.mpi ? "even" : "uniform";
-  return s;
-}
-
-// What the walk cost (even pacing) and how smooth it came out: the progress output's last lines.
-void print_walk_summary(const WalkResult& r, const WalkSettings& s) {
-  if (s.pacing == "even" && r.uniform_steps > 0)
-    std::fprintf(stderr, "even pacing: %.0f denoising steps for %zu frames = %.2fx the uniform walk's %.0f%s\n",
-                 r.unet_steps, r.frames, r.unet_steps / r.uniform_steps, r.uniform_steps,
-                 r.rendered == 0 ? " (all points were in the run folder)" : "");
-  for (const auto& c : r.cuts)
-    std::fprintf(stderr, "cut at t = %.4f (distance %.3f): %s\n", c.t, c.distance,
-                 c.blended ? "bridged by trajectory blending" : "left as it is (--blend off, or no step blended it)");
-  if (r.smoothness.distances.empty()) return;
-  std::fprintf(stderr, "smoothness: max/median %.2f, 1 - Gini %.2f (report: %s)\n", r.smoothness.max_over_median,
-               r.smoothness.one_minus_gini, report_paths(r.output).json.c_str());
-}
-
 // Renders this process's part of the walk: all of it, or one shard (--shard, --mpi).
 WalkResult render_part(WalkArgs& a, const Shard& shard, bool size_given, SamplingGiven given) {
   RunFolder run = !a.resume.empty() ? RunFolder::open(a.resume)
-                  : shard.whole()   ? RunFolder::create(settings_of(a, size_given, given), a.save_path)
-                                    : RunFolder::create_shared(settings_of(a, size_given, given));
+                  : shard.whole()   ? RunFolder::create(walk_settings_of(a, size_given, given), a.save_path)
+                                    : RunFolder::create_shared(walk_settings_of(a, size_given, given));
   WalkSettings& s = run.settings();
   EngineOptions options = engine_options(model_options_of(s, a.model));
   // Constant LoRA scales are merged into the weights once; changing ones run as branches (per frame).

@@ -28,6 +28,10 @@ void add_walk_flags(CLI::App* cmd, WalkArgs& args);
 // two runs. Only --threads (how fast, not what) and --shard/--mpi (which frames) may come with it.
 void check_resume_alone(const CLI::App& cmd);
 
+// A new walk's settings from the flags (seeds drawn and printed when none is given, the demo model's
+// and a morph's defaults, the keyframes file read, --pacing's default for the mode).
+WalkSettings walk_settings_of(WalkArgs& args, bool size_given, SamplingGiven given);
+
 // The model flags a run's settings say (--threads and --max-memory from `flags`).
 ModelOptions model_options_of(const WalkSettings& settings, const ModelOptions& flags);
 

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "sdwalk/animation.hpp"
+#include "sdwalk/smoothness_report.hpp"
 #include "sdwalk/image.hpp"
 #include "sdwalk/run_folder.hpp"
 #include "server/http_error.hpp"
@@ -175,6 +176,16 @@ void add_api_routes(httplib::Server& svr, const ServedModel& model, JobQueue& qu
       }
     }
     send_file(res, root, file, type, id + "." + ext);
+  }));
+
+  // The smoothness report every walk writes beside its animation (smoothness_report.hpp).
+  svr.Get(R"(/api/walks/([^/]+)/(report\.json|distances\.png|contact\.png))", guarded([&](const Request& req, Response& res) {
+    const std::string id = req.matches[1], what = req.matches[2];
+    queue.run_dir(id);  // a known run
+    if (!queue.done(id)) throw HttpError(409, "walk " + id + " is not done");
+    const ReportPaths paths = report_paths(root.dir() / (id + ".gif"));
+    const fs::path file = what == "report.json" ? paths.json : what == "distances.png" ? paths.plot : paths.contact;
+    send_file(res, root, file, what == "report.json" ? "application/json" : "image/png");
   }));
 
   svr.Post("/api/generate", guarded([&](const Request& req, Response& res) {

@@ -96,6 +96,11 @@ try {
   const head = fs.readFileSync(gifPath).subarray(0, 6).toString("latin1");
   if (head !== "GIF89a" && head !== "GIF87a") fail("the download is no GIF: " + head);
 
+  // The smoothness plot and its summary appear once the walk is done.
+  await until("the smoothness plot", async () => ((await attr(page, "#smoothness-plot", "src")) || "").startsWith("blob:"), 30000);
+  const smooth = await text(page, "#smoothness-text");
+  if (!/max\/median [0-9.]+, 1 - Gini [0-9.]+/.test(smooth)) fail("no smoothness summary: " + smooth);
+
   // Play for a moment, then the screenshot for the README.
   await page.click("#play");
   await page.waitForTimeout(500);

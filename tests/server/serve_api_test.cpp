@@ -130,6 +130,16 @@ TEST_F(ServeApi, WalkStreamsFramesAndItsGifEqualsTheCliGif) {
   ASSERT_FALSE(expected.empty());
   EXPECT_TRUE(gif->body == expected) << "server GIF " << gif->body.size() << " bytes, CLI GIF " << expected.size();
 
+  // Its smoothness report (even pacing, the default for keyframes walks, as on the command line).
+  auto report = c.Get("/api/walks/" + id + "/report.json");
+  ASSERT_TRUE(report && report->status == 200) << (report ? report->body : "");
+  const json rj = json::parse(report->body);
+  EXPECT_EQ(rj["pacing"], "even");
+  EXPECT_EQ(rj["distances"].size(), 2u);  // 3 frames
+  auto plot = c.Get("/api/walks/" + id + "/distances.png");
+  ASSERT_TRUE(plot && plot->status == 200);
+  EXPECT_EQ(plot->get_header_value("Content-Type"), "image/png");
+
   // Another format, assembled from the frames on request.
   auto webp = c.Get("/api/walks/" + id + "/animation.webp");
   ASSERT_TRUE(webp && webp->status == 200) << (webp ? webp->body : "");

@@ -179,18 +179,28 @@ std::vector<Frame> Engine::plan(const WalkSettings& settings) const {
   return plan_walk(*pipe_, settings);
 }
 
+namespace {
+
+// The engine's callbacks as the walk runner's: a false answer becomes Cancelled.
+RenderProgress render_progress(const Callbacks& callbacks) {
+  RenderProgress progress;
+  if (callbacks.on_step)
+    progress.on_step = [on_step = callbacks.on_step](size_t, size_t, int step, int steps) {
+      if (!on_step(step, steps)) throw Cancelled();
+    };
+  if (callbacks.on_frame)
+    progress.on_frame = [on_frame = callbacks.on_frame](size_t frame, const Image& image) {
+      if (!on_frame(frame, image)) throw Cancelled();
+    };
+  return progress;
+}
+
+}  // namespace
+
 size_t Engine::render(const WalkSettings& settings, const std::vector<Frame>& frames,
                       const std::filesystem::path& run_dir, const Callbacks& callbacks, const Shard& shard) const {
   const ops::ThreadScope scope(threads_);
-  RenderProgress progress;
-  if (callbacks.on_step)
-    progress.on_step = [&](size_t, size_t, int step, int steps) {
-      if (!callbacks.on_step(step, steps)) throw Cancelled();
-    };
-  if (callbacks.on_frame)
-    progress.on_frame = [&](size_t frame, const Image& image) {
-      if (!callbacks.on_frame(frame, image)) throw Cancelled();
-    };
+  const RenderProgress progress = render_progress(callbacks);
   return render_walk(*pipe_, settings, frames, run_dir, progress, shard);
 }
 
@@ -236,19 +246,12 @@ WalkResult Engine::walk_paced(RunFolder& run, const Callbacks& callbacks, const 
   const WalkCurve curve = walk_curve(*pipe_, s);
   run.check_frames(s.fingerprint);
   if (callbacks.on_plan) {
-    size_t frames = 0;
+    size_t frames = 0;  // as the uniform walk has them
     for (size_t seg = 0; seg < curve.segments(); ++seg) frames += size_t(curve.segment_frames(seg));
+    if (s.seamless) frames -= curve.kind == CurveKind::Circle ? 1 : curve.segments() - 1;
     callbacks.on_plan(frames, size_t(std::ceil(double(frames) * s.pacing_budget)));
   }
-  RenderProgress progress;
-  if (callbacks.on_step)
-    progress.on_step = [&](size_t, size_t, int step, int steps) {
-      if (!callbacks.on_step(step, steps)) throw Cancelled();
-    };
-  if (callbacks.on_frame)
-    progress.on_frame = [&](size_t frame, const Image& image) {
-      if (!callbacks.on_frame(frame, image)) throw Cancelled();
-    };
+  const RenderProgress progress = render_progress(callbacks);
   const PacedRender paced = render_paced_walk(*pipe_, s, curve, run.dir(), progress);
   s.frame_count = int64_t(paced.frames);
   run.save_settings();  // the frame count is known now

@@ -6,13 +6,18 @@
 //     {"prompt": "a white owl at night", "seed": 7}
 //   ]}
 //
-// (a bare top-level array of keyframes is accepted too). Per keyframe: "prompt" (string, required),
+// (a bare top-level array of keyframes is accepted too). Per keyframe: "prompt" (string, required
+// unless "image" is given),
 // "negative_prompt" (string, optional: absent -> the run's --negative-prompt), "seed" (integer
 // 0 .. 2^63-1, optional: absent -> the run chooses one), "frames" (integer >= 2, optional: the
 // segment to the next keyframe, both ends included; absent -> --num-interpolation-steps; ignored
 // on the last keyframe), "loras" (object: LoRA file name -> scale, a finite number, optional: the
 // strength of each --lora at this keyframe, interpolated frame by frame; a LoRA the keyframe does not
-// name keeps its --lora scale). Unknown keys are errors, so a misspelt key never goes unnoticed.
+// name keeps its --lora scale), "image" (a PNG path, optional: the keyframe is this picture, inverted
+// to noise under its prompt -- "" when no prompt is given -- as `walk morph` does; a file with any
+// image keyframe is rendered as a morph walk, DDIM at guidance 1, so the pictures come back; relative
+// paths are taken from the keyframe file's folder). Unknown keys are errors, so a misspelt key never
+// goes unnoticed.
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -29,6 +34,7 @@ struct KeyframeSpec {
   std::optional<int64_t> seed;
   std::optional<int> frames;
   std::map<std::string, double> loras;  // LoRA file name -> scale at this keyframe
+  std::optional<std::string> image;     // a picture keyframe (read_keyframes_file: relative to the file)
 };
 
 // Validates and converts; `source` names the file in errors. Needs at least two keyframes.

@@ -37,6 +37,8 @@ Tensor load_noise_file(const std::filesystem::path& path, int count, const Shape
 Image load_walk_image(const WalkSettings& settings, size_t i);
 
 std::filesystem::path frame_path(const std::filesystem::path& run_dir, size_t index);
+// The scheduler a walk's frames are denoised with (a morph: the DDIM its inversion undoes).
+std::unique_ptr<Scheduler> walk_scheduler(const StableDiffusionPipeline& pipe, const WalkSettings& settings);
 
 struct RenderProgress {
   std::function<void(size_t frame, size_t frames, int step, int steps)> on_step;

@@ -1,5 +1,6 @@
 #include "cli/walk_flags.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "cli/demo_model.hpp"
@@ -21,18 +22,22 @@ void prepare_morph(WalkSettings& s, bool& size_given, const SamplingGiven& given
   if (!given.guidance) s.guidance_scale = 1.0;
   if (s.prompts.empty()) s.prompts.push_back("");
   if (s.prompts.size() == 1) s.prompts.resize(s.images.size(), s.prompts[0]);
-  std::vector<Image> images;
-  for (const std::string& path : s.images) images.push_back(read_input_image(path));
+  std::vector<Image> images;  // "" is a keyframe file's prompt keyframe: no picture
+  for (const std::string& path : s.images) images.push_back(path.empty() ? Image() : read_input_image(path));
+  const size_t first = size_t(std::find_if(s.images.begin(), s.images.end(), [](auto& p) { return !p.empty(); }) -
+                              s.images.begin());
+  check(first < s.images.size(), "walk morph: no picture among its keyframes");
   if (!size_given) {
-    const Image& first = images[0];
-    check(first.width % 8 == 0 && first.height % 8 == 0,
-          s.images[0] + " is " + std::to_string(first.width) + "x" + std::to_string(first.height) +
+    const Image& im = images[first];
+    check(im.width % 8 == 0 && im.height % 8 == 0,
+          s.images[first] + " is " + std::to_string(im.width) + "x" + std::to_string(im.height) +
               ", a size the model cannot take (sides must be multiples of 8); pass --width and --height with --fit");
-    s.width = first.width;
-    s.height = first.height;
+    s.width = im.width;
+    s.height = im.height;
     size_given = true;
   }
-  for (size_t i = 0; i < images.size(); ++i) sized_input_image(images[i], s.images[i], s.width, s.height, s.fit);
+  for (size_t i = 0; i < images.size(); ++i)
+    if (!s.images[i].empty()) sized_input_image(images[i], s.images[i], s.width, s.height, s.fit);
 }
 
 }  // namespace
@@ -69,7 +74,7 @@ void add_walk_flags(CLI::App* cmd, WalkArgs& a) {
   cmd->add_option("--batch-size", s.batch_size, "Frames per UNet batch")->capture_default_str();
   cmd->add_option("--pacing", a.pacing,
                   "uniform (the notebook's even t) or even (frames spaced by how much the picture changes; the "
-                  "default for noise, prompts, circle and keyframes walks, uniform for drift, morph and shards)")
+                  "default for every walk but drift, whose frames are steps of --step-size; shards are uniform)")
       ->check(CLI::IsMember({"uniform", "even"}));
   cmd->add_option("--pacing-budget", s.pacing_budget,
                   "even pacing: renders per output frame it may spend finding the frames (1 .. 16)")
@@ -127,12 +132,13 @@ void check_resume_alone(const CLI::App& cmd) {
 // A new walk's settings from the flags.
 WalkSettings walk_settings_of(WalkArgs& a, bool size_given, SamplingGiven given) {
   WalkSettings s = a.s;
+  for (const std::string& seed : a.seed_flags) s.seeds.push_back(parse_seed(seed, "--seed"));
+  for (const LoraSpec& l : lora_specs(a.model)) s.loras.push_back({l.file.string(), {l.scale}});
+  // A keyframe file with pictures in it makes the walk a morph (WalkSettings::add_keyframes).
+  if (!a.keyframes_file.empty()) s.add_keyframes(read_keyframes_file(a.keyframes_file), a.keyframes_file);
   if (s.mode == "morph") prepare_morph(s, size_given, given);
   use_demo_model_if_none(a.model, {s.height, s.width, s.num_inference_steps, s.guidance_scale, size_given, given});
   if (s.mode == "morph" && !given.guidance) s.guidance_scale = 1.0;  // the demo model's default is 2
-  for (const std::string& seed : a.seed_flags) s.seeds.push_back(parse_seed(seed, "--seed"));
-  for (const LoraSpec& l : lora_specs(a.model)) s.loras.push_back({l.file.string(), {l.scale}});
-  if (!a.keyframes_file.empty()) s.add_keyframes(read_keyframes_file(a.keyframes_file), a.keyframes_file);
   if (s.seeds.empty()) {
     s.seeds.push_back(int64_t(random_seed()));
     std::fprintf(stderr, "seed: %lld\n", static_cast<long long>(s.seeds[0]));
@@ -147,7 +153,7 @@ WalkSettings walk_settings_of(WalkArgs& a, bool size_given, SamplingGiven given)
   s.prediction_type = a.overrides.prediction_type;
   s.timestep_spacing = a.overrides.timestep_spacing;
   // Even pacing where it can run: a walk with positions between its frames, rendered by one process.
-  const bool pacable = s.mode == "noise" || s.mode == "prompts" || s.mode == "circle" || s.mode == "keyframes";
+  const bool pacable = s.mode != "drift";
   s.pacing = !a.pacing.empty() ? a.pacing : pacable && a.shard.empty() && !a.mpi ? "even" : "uniform";
   return s;
 }

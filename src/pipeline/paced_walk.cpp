@@ -24,6 +24,12 @@ struct Trajectory {
   std::vector<Tensor> after;
 };
 
+// The curve's frame at u with its LoRA scales (a morph's LoRAs keep their scales, as plan_walk's).
+Frame paced_frame(const WalkCurve& curve, size_t segment, double u, const WalkSettings& s) {
+  std::vector<Frame> f{frame_at(curve, segment, u)};
+  return s.mode == "morph" ? f[0] : with_lora_scales(std::move(f), s)[0];
+}
+
 struct RenderedPoint {
   Image image;
   Trajectory trajectory;
@@ -66,14 +72,9 @@ class SegmentRenderer {
   }
 
  private:
-  std::unique_ptr<Scheduler> make_scheduler() const {
-    return pipe_.make_scheduler(s_.scheduler, {s_.prediction_type, s_.timestep_spacing});
-  }
+  std::unique_ptr<Scheduler> make_scheduler() const { return walk_scheduler(pipe_, s_); }
 
-  Frame frame(double u) const {
-    std::vector<Frame> f{frame_at(curve_, segment_, u)};
-    return with_lora_scales(std::move(f), s_)[0];
-  }
+  Frame frame(double u) const { return paced_frame(curve_, segment_, u, s_); }
 
   void set_scales(const std::vector<Frame>& frames) const {
     if (s_.loras.empty() || pipe_.lora_mode() != LoraMode::Branch) return;
@@ -246,8 +247,7 @@ PacedRender render_paced_walk(const StableDiffusionPipeline& pipe, const WalkSet
       if (!(repeat || closing) && j < size_t(o.frames)) ++uniform_frames;
       if (repeat || closing) continue;
       const PacingPoint& p = paced.points[paced.chosen[j]];
-      std::vector<Frame> f{frame_at(curve, seg, p.u)};
-      Frame frame = with_lora_scales(std::move(f), s)[0];
+      Frame frame = paced_frame(curve, seg, p.u, s);
       frame.latents = Tensor();
       const size_t index = out.t.size();
       out.t.push_back(frame.t);

@@ -53,7 +53,7 @@ nlohmann::json run_fingerprint(const WalkSettings& s, const ModelFiles& files) {
   fp["noise file"] = s.noise_file.empty() ? "" : file_hash(s.noise_file);
   if (!s.images.empty()) {  // morph: the pictures' contents and how they are fitted
     nlohmann::json images = nlohmann::json::array();
-    for (const std::string& image : s.images) images.push_back(file_hash(image));
+    for (const std::string& image : s.images) images.push_back(image.empty() ? "" : file_hash(image));
     fp["images"] = images;
     fp["fit"] = s.fit;
   }

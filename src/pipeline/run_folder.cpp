@@ -78,7 +78,8 @@ RunFolder RunFolder::create(WalkSettings settings, const fs::path& save_path) {
   for (std::string* p : {&settings.model, &settings.tokenizer, &settings.config})
     if (!p->empty()) *p = fs::absolute(*p).lexically_normal().string();
   if (!settings.noise_file.empty()) settings.noise_file = fs::absolute(settings.noise_file).string();
-  for (std::string& image : settings.images) image = fs::absolute(image).lexically_normal().string();
+  for (std::string& image : settings.images)  // "": a prompt keyframe
+    if (!image.empty()) image = fs::absolute(image).lexically_normal().string();
   settings.validate();
   choose_output(settings, save_path);
   fs::path dir = run_dir_of(settings);
@@ -91,7 +92,8 @@ RunFolder RunFolder::create_shared(WalkSettings settings) {
   for (std::string* p : {&settings.model, &settings.tokenizer, &settings.config})
     if (!p->empty()) *p = fs::absolute(*p).lexically_normal().string();
   if (!settings.noise_file.empty()) settings.noise_file = fs::absolute(settings.noise_file).string();
-  for (std::string& image : settings.images) image = fs::absolute(image).lexically_normal().string();
+  for (std::string& image : settings.images)  // "": a prompt keyframe
+    if (!image.empty()) image = fs::absolute(image).lexically_normal().string();
   settings.validate();
   settings.format = extension_of(output_format(settings.output, settings.format));
   if (settings.format != "png")

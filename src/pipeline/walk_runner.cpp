@@ -43,7 +43,8 @@ void check_walk_request(const ModelFiles& files, const WalkSettings& s) {
   const Shape one = latent_shape_for(files, 1, s.height, s.width);
   check_scheduler_request(files, s.scheduler, s.num_inference_steps);
   if (!s.noise_file.empty()) load_noise_file(s.noise_file, s.noise_count(), Shape(one.begin() + 1, one.end()));
-  for (size_t i = 0; i < s.images.size(); ++i) load_walk_image(s, i);  // readable, and of the walk's size or fitted
+  for (size_t i = 0; i < s.images.size(); ++i)  // readable, and of the walk's size or fitted
+    if (!s.images[i].empty()) load_walk_image(s, i);
 }
 
 namespace {
@@ -57,15 +58,21 @@ std::vector<Keyframe> morph_keyframes(const StableDiffusionPipeline& pipe, const
   std::vector<Keyframe> keys;
   const int n = s.num_interpolation_steps;
   for (size_t i = 0; i < s.images.size(); ++i) {
-    const Image image = load_walk_image(s, i);
     const Tensor cond = embed(s.prompts[i]);
-    const Tensor x0 = pipe.image_latents(pipe.encode(StableDiffusionPipeline::image_to_tensor(image)), nullptr);
-    InversionOptions options;
-    options.num_inference_steps = s.num_inference_steps;
-    options.method = InversionMethod::Exact;
-    const Tensor noise = pipe.invert(x0, cond, options).noise;
+    const int64_t seed = s.seeds.size() == 1 ? s.seeds[0] + int64_t(i) : s.seeds[i];
+    Tensor noise;
+    if (s.images[i].empty()) {  // a prompt keyframe (keyframe file): its seed's noise, as a keyframes walk's
+      noise = TorchGenerator(uint64_t(seed)).randn(pipe.latent_shape(1, s.height, s.width));
+    } else {
+      const Image image = load_walk_image(s, i);
+      const Tensor x0 = pipe.image_latents(pipe.encode(StableDiffusionPipeline::image_to_tensor(image)), nullptr);
+      InversionOptions options;
+      options.num_inference_steps = s.num_inference_steps;
+      options.method = InversionMethod::Exact;
+      noise = pipe.invert(x0, cond, options).noise;
+    }
     const int frames = i + 1 < s.images.size() ? (s.keyframe_frames.empty() ? n : s.keyframe_frames[i]) : 0;
-    keys.push_back({cond, embed(negative(i)), noise, s.seeds[0], frames});
+    keys.push_back({cond, embed(negative(i)), noise, s.images[i].empty() ? seed : s.seeds[0], frames});
   }
   return keys;
 }
@@ -236,6 +243,12 @@ nlohmann::json frame_metadata(const nlohmann::json& settings, size_t index, cons
   return meta;
 }
 
+std::unique_ptr<Scheduler> walk_scheduler(const StableDiffusionPipeline& pipe, const WalkSettings& s) {
+  // A morph renders with the DDIM its inversion undid (the inversion's spacing).
+  if (s.mode == "morph") return pipe.make_scheduler("ddim", pipe.inversion_overrides());
+  return pipe.make_scheduler(s.scheduler, {s.prediction_type, s.timestep_spacing});
+}
+
 fs::path frame_path(const fs::path& run_dir, size_t index) {
   return run_dir / frame_file_name(int64_t(index));
 }
@@ -288,9 +301,7 @@ size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, c
         }
       pipe.set_lora_scales(scales);
     }
-    // A morph renders with the DDIM its inversion undid (the inversion's spacing).
-    auto scheduler = s.mode == "morph" ? pipe.make_scheduler("ddim", pipe.inversion_overrides())
-                                       : pipe.make_scheduler(s.scheduler, {s.prediction_type, s.timestep_spacing});
+    auto scheduler = walk_scheduler(pipe, s);
     // Ancestral schedulers draw per-step noise: every frame has its own stream from the walk's seed
     // (diffusers' list of generators), so a frame renders the same whatever its batch, whatever was
     // rendered before it and whether the run was resumed.

@@ -162,14 +162,22 @@ void WalkSettings::add_keyframes(const std::vector<KeyframeSpec>& keys, const st
   check(negative_prompts.size() <= 1, "with a keyframe file, give at most one negative prompt (the default)");
   const std::string default_negative = negative_prompts.empty() ? "" : negative_prompts[0];
   negative_prompts.clear();
+  bool pictures = false;
+  for (const KeyframeSpec& k : keys) pictures = pictures || k.image.has_value();
   for (size_t i = 0; i < keys.size(); ++i) {
     const KeyframeSpec& k = keys[i];
     prompts.push_back(k.prompt);
+    if (pictures) images.push_back(k.image.value_or(""));  // "": a prompt keyframe of the morph
     negative_prompts.push_back(k.negative_prompt.value_or(default_negative));
     if (k.seed) seeds.push_back(*k.seed);
+    else if (k.image && std::any_of(keys.begin(), keys.end(), [](const KeyframeSpec& o) { return o.seed && !o.image; }))
+      seeds.push_back(0);  // a picture's noise is its inversion: its seed is not used
     if (i + 1 < keys.size()) keyframe_frames.push_back(k.frames.value_or(num_interpolation_steps));
   }
-  check(seeds.empty() || seeds.size() == keys.size(), source + ": give a seed in every keyframe or in none");
+  check(seeds.empty() || seeds.size() == keys.size(),
+        source + ": give a seed in every keyframe or in none (picture keyframes need none)");
+  // Picture keyframes come back only where their inversion is undone: the walk renders as a morph.
+  if (pictures) mode = "morph";
   // Keyframe scales: a LoRA a keyframe does not name keeps its --lora scale there.
   for (size_t i = 0; i < keys.size(); ++i)
     for (const auto& entry : keys[i].loras) {
@@ -226,6 +234,8 @@ void WalkSettings::validate() const {
   if (mode == "morph") {
     check(images.size() >= 2, "walk morph needs at least two pictures (--image A.png --image B.png), got " +
                                   std::to_string(images.size()));
+    check(std::any_of(images.begin(), images.end(), [](const std::string& i) { return !i.empty(); }),
+          "walk morph: no picture among its keyframes");
     check(prompts.size() == images.size(), "walk morph: give no --prompt, one for all, or one per --image (" +
                                                std::to_string(images.size()) + "), got " + std::to_string(prompts.size()));
     check(guidance_scale == 1.0, "walk morph renders at guidance 1 (where the inversion is exact), got --guidance-scale " +
@@ -257,8 +267,8 @@ void WalkSettings::validate() const {
   check(std::isfinite(step_size), "--step-size must be a finite number");
   check(batch_size >= 1, "--batch-size must be at least 1, got " + std::to_string(batch_size));
   check(pacing == "uniform" || pacing == "even", "--pacing must be uniform or even, got \"" + pacing + "\"");
-  check(pacing == "uniform" || mode == "noise" || mode == "prompts" || mode == "circle" || mode == "keyframes",
-        "--pacing even is for noise, prompts, circle and keyframes walks (a " + mode + " walk is uniform)");
+  check(pacing == "uniform" || mode != "drift", "--pacing even is for noise, prompts, circle, keyframes and morph "
+                                               "walks (a drift walk's frames are steps of --step-size: uniform)");
   check(std::isfinite(pacing_budget) && pacing_budget >= 1 && pacing_budget <= 16,
         "--pacing-budget is renders per output frame, 1 .. 16, got " + std::to_string(pacing_budget));
   check(blend == "auto" || blend == "off", "--blend must be auto or off, got \"" + blend + "\"");
@@ -290,7 +300,8 @@ void WalkSettings::validate() const {
     for (double v : l.scales) check(std::isfinite(v), "LoRA " + l.file + ": a scale is not a finite number");
   }
   if (mode == "morph") {
-    check(seeds.size() == 1, "walk morph takes one --seed");
+    check(seeds.size() == 1 || seeds.size() == images.size(),
+          "walk morph takes one --seed, or one per keyframe (its prompt keyframes' noises)");
     check(keyframe_frames.empty() || keyframe_frames.size() == images.size() - 1,
           "morph: give one --frames count per transition (" + std::to_string(images.size() - 1) + "), got " +
               std::to_string(keyframe_frames.size()));

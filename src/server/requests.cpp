@@ -74,7 +74,7 @@ WalkSettings walk_settings_from_request(const nlohmann::json& body, const Served
     s = WalkSettings::from_json(j);
     if (s.seeds.empty()) s.seeds.push_back(random_seed());
     // As the command line: frames spaced by how much the picture changes, where the mode allows it.
-    const bool pacable = s.mode == "noise" || s.mode == "prompts" || s.mode == "circle" || s.mode == "keyframes";
+    const bool pacable = s.mode != "drift";
     if (!body.contains("pacing") && pacable) s.pacing = "even";
     for (const LoraSpec& l : model.options.loras) s.loras.push_back({l.file.string(), {l.scale}});
     check(s.format == "gif" || s.format == "webp" || s.format == "mp4" || s.format == "webm",

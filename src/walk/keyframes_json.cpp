@@ -54,11 +54,16 @@ KeyframeSpec parse_one(const json& item, const std::string& where) {
               where + ": \"loras\": the scale of \"" + name + "\" must be a number, got " + scale.dump());
         spec.loras[name] = scale.get<double>();
       }
+    } else if (key == "image") {
+      check(value.is_string() && !value.get<std::string>().empty(),
+            where + ": \"image\" must be a PNG file's path, got " + value.dump());
+      spec.image = value.get<std::string>();
     } else {
-      throw Error(where + ": unknown key \"" + key + "\" (expected prompt, negative_prompt, seed, frames, loras)");
+      throw Error(where + ": unknown key \"" + key +
+                  "\" (expected prompt, negative_prompt, seed, frames, loras, image)");
     }
   }
-  check(has_prompt, where + ": \"prompt\" is missing");
+  check(has_prompt || spec.image, where + ": \"prompt\" is missing (a keyframe needs a prompt, an image or both)");
   return spec;
 }
 
@@ -102,7 +107,12 @@ std::vector<KeyframeSpec> read_keyframes_file(const std::filesystem::path& path)
   std::stringstream text;
   text << in.rdbuf();
   check(!in.bad(), path.string() + ": cannot read the keyframe file");
-  return parse_keyframes_text(text.str(), path.string());
+  std::vector<KeyframeSpec> keys = parse_keyframes_text(text.str(), path.string());
+  // A picture named relative to the file is found beside it, wherever the walk is started.
+  for (KeyframeSpec& k : keys)
+    if (k.image && std::filesystem::path(*k.image).is_relative())
+      k.image = (path.parent_path() / *k.image).lexically_normal().string();
+  return keys;
 }
 
 }  // namespace sdwalk

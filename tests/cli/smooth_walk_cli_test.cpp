@@ -179,7 +179,7 @@ TEST_F(SmoothWalkCli, BadPacingFlagsGetOneLine) {
   }
   const auto drift = run_sdwalk("walk drift -p a --seed 1 --pacing even --save-path " + q((dir_ / "bad").string()));
   EXPECT_NE(drift.status, 0);
-  EXPECT_NE(drift.err.find("drift walk is uniform"), std::string::npos) << drift.err;
+  EXPECT_NE(drift.err.find("drift walk's frames are steps"), std::string::npos) << drift.err;
 }
 
 }  // namespace

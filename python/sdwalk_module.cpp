@@ -154,7 +154,7 @@ PYBIND11_MODULE(sdwalk, m) {
              int frames, int num_inference_steps, double guidance_scale, int height, int width,
              const std::string& scheduler, const std::string& run_dir, const py::object& on_frame) {
             WalkSettings s;
-            s.mode = mode;
+            s.mode = parse_walk_mode(mode);
             s.prompts = prompts;
             s.seeds = {seed};
             s.num_interpolation_steps = frames;
@@ -179,6 +179,7 @@ PYBIND11_MODULE(sdwalk, m) {
           py::arg("mode"), py::arg("prompts"), py::arg("seed") = 0, py::arg("frames") = 30,
           py::arg("num_inference_steps") = 15, py::arg("guidance_scale") = 8.0, py::arg("height") = 512,
           py::arg("width") = 512, py::arg("scheduler") = "", py::arg("run_dir"), py::arg("on_frame") = py::none(),
-          "A walk (drift, noise, prompts, circle) rendered into run_dir (resumable); its frames as uint8 arrays, "
+          "A walk (drift, noise, prompts, circle) at the notebook's uniform t (even pacing: the CLI or Engine::walk), "
+          "rendered into run_dir (resumable); its frames as uint8 arrays, "
           "in order. on_frame(index, frame) -> False cancels.");
 }

@@ -8,6 +8,8 @@
 
 #include "sdwalk/keyframes.hpp"
 #include "sdwalk/lora.hpp"
+#include "sdwalk/pacing.hpp"
+#include "sdwalk/walk.hpp"
 
 namespace sdwalk {
 
@@ -18,8 +20,18 @@ struct WalkLora {
   std::vector<double> scales;
 };
 
+// The walks: the notebook's four (drift, noise, prompts, circle), keyframes, and morphs between pictures.
+enum class WalkMode { Drift, Noise, Prompts, Circle, Keyframes, Morph };
+// Names as in settings.json and on the command line, and back (Error naming `what` and the choices).
+const char* walk_mode_name(WalkMode mode);
+WalkMode parse_walk_mode(const std::string& name, const std::string& what = "walk mode");
+const char* interp_name(Interp interp);  // slerp | lerp
+Interp parse_interp(const std::string& name, const std::string& what);
+const char* pacing_name(Pacing pacing);  // uniform | even
+Pacing parse_pacing(const std::string& name, const std::string& what = "--pacing");
+
 struct WalkSettings {
-  std::string mode;  // drift | noise | prompts | circle | keyframes | morph
+  WalkMode mode = WalkMode::Prompts;
   std::vector<std::string> prompts;
   std::vector<std::string> negative_prompts;  // none, one for all, or one per prompt
   std::vector<int64_t> seeds;                 // one; for keyframes one per keyframe (or one: seed + k)
@@ -33,7 +45,7 @@ struct WalkSettings {
   // diffusers' from_config overrides on the model's scheduler config ("": the config's own).
   std::string prediction_type, timestep_spacing;
   bool seamless = false;
-  std::string embed_interp = "slerp", noise_interp = "slerp";
+  Interp embed_interp = Interp::Slerp, noise_interp = Interp::Slerp;  // keyframes and morphs
   std::string noise_file;  // noise latents to use instead of drawing them
   // morph: the endpoint pictures (each inverted to noise under its prompt: prompts[i] is images[i]'s)
   // and how one of another size is brought to width x height (crop | pad | stretch; "": refused).
@@ -44,9 +56,9 @@ struct WalkSettings {
   // picture changes (noise, prompts, circle, keyframes walks), within pacing_budget renders per frame,
   // bridging cuts by trajectory blending unless blend is "off"; max_jump > 0 adds frames while two
   // neighbours differ by more (frame distance, frame_distance.hpp).
-  std::string pacing = "uniform";
+  Pacing pacing = Pacing::Uniform;
   double pacing_budget = 1.5;
-  std::string blend = "auto";
+  bool blend = true;  // settings.json "blend": "auto" (true) | "off"
   double max_jump = 0;
   std::vector<WalkLora> loras;  // --lora, with the keyframes' "loras" scales
   // Model

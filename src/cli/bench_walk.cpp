@@ -116,7 +116,7 @@ void run_walk_bench(const WalkBenchOptions& o) {
   const double load_s = seconds_since(t0);
 
   WalkSettings s;
-  s.mode = "prompts";
+  s.mode = WalkMode::Prompts;
   s.prompts = {"a red circle on a white background", "a blue square on a black background"};
   s.seeds = {42};
   s.num_inference_steps = o.steps;

@@ -40,19 +40,19 @@ WalkResult render_part(WalkArgs& a, const Shard& shard, bool size_given, Samplin
   Callbacks callbacks;
   callbacks.on_notice = print_notice;
   callbacks.on_plan = [&](size_t frames, size_t to_render) {
-    std::fprintf(stderr, "walk %s: %zu frames of %dx%d, %d steps each\n", s.mode.c_str(), frames, s.width, s.height,
+    std::fprintf(stderr, "walk %s: %zu frames of %dx%d, %d steps each\n", walk_mode_name(s.mode), frames, s.width, s.height,
                  s.num_inference_steps);
-    if (s.pacing == "even")
+    if (s.pacing == Pacing::Even)
       std::fprintf(stderr, "even pacing: up to %.2fx the uniform walk's denoising steps to place the frames (--pacing-budget; "
                            "--pacing uniform: 1x)\n", s.pacing_budget);
     if (!shard.whole()) std::fprintf(stderr, "shard %s: %zu of them to render here\n", shard.str().c_str(), to_render);
     batches = (to_render + size_t(s.batch_size) - 1) / size_t(s.batch_size);
     // Even pacing renders its points one by one (blends run fewer steps): the budget's steps at most.
-    if (s.pacing == "even") batches = to_render;
+    if (s.pacing == Pacing::Even) batches = to_render;
   };
   // Counted in batch steps: each batch of --batch-size frames runs the scheduler's timesteps once.
   callbacks.on_step = [&](int, int steps) {
-    progress.set_total(int(batches) * (s.pacing == "even" ? s.num_inference_steps : steps));
+    progress.set_total(int(batches) * (s.pacing == Pacing::Even ? s.num_inference_steps : steps));
     progress.update(++done);
     return true;
   };
@@ -96,7 +96,7 @@ void add_walk_command(CLI::App& app) {
   add_walk_flags(cmd, *a);
   cmd->callback([a, cmd] {
     if (a->resume.empty())
-      check(!a->s.mode.empty(), "walk: give a MODE (drift, noise, prompts, circle, keyframes, morph) or --resume DIR");
+      check(!a->mode.empty(), "walk: give a MODE (drift, noise, prompts, circle, keyframes, morph) or --resume DIR");
     else
       check_resume_alone(*cmd);
     run_walk(*a, cmd->count("--height") + cmd->count("--width") > 0, sampling_given(*cmd));

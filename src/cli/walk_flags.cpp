@@ -45,7 +45,7 @@ void prepare_morph(WalkSettings& s, bool& size_given, const SamplingGiven& given
 
 void add_walk_flags(CLI::App* cmd, WalkArgs& a) {
   WalkSettings& s = a.s;
-  cmd->add_option("mode", s.mode,
+  cmd->add_option("mode", a.mode,
                   "drift (notebook example 1), noise (2), prompts (3), circle (4), keyframes or morph (between --image pictures)")
       ->check(CLI::IsMember({"drift", "noise", "prompts", "circle", "keyframes", "morph"}));
   add_model_options(cmd, a.model);
@@ -79,7 +79,7 @@ void add_walk_flags(CLI::App* cmd, WalkArgs& a) {
   cmd->add_option("--pacing-budget", s.pacing_budget,
                   "even pacing: renders per output frame it may spend finding the frames (1 .. 16)")
       ->capture_default_str();
-  cmd->add_option("--blend", s.blend, "even pacing: auto (bridge cuts by trajectory blending) or off (re-space only)")
+  cmd->add_option("--blend", a.blend, "even pacing: auto (bridge cuts by trajectory blending) or off (re-space only)")
       ->check(CLI::IsMember({"auto", "off"}))
       ->capture_default_str();
   cmd->add_option("--max-jump", s.max_jump,
@@ -92,8 +92,12 @@ void add_walk_flags(CLI::App* cmd, WalkArgs& a) {
       ->check(CLI::IsMember({"crop", "pad", "stretch"}));
   cmd->add_option("--noise", s.noise_file, "Safetensors file with the noise latents to use instead of drawing them");
   cmd->add_flag("--seamless", s.seamless, "Drop the frames the notebook renders twice (chain junctions, loop end)");
-  cmd->add_option("--embed-interp", s.embed_interp, "keyframes: slerp or lerp for embeddings")->capture_default_str();
-  cmd->add_option("--noise-interp", s.noise_interp, "keyframes: slerp or lerp for noises")->capture_default_str();
+  cmd->add_option("--embed-interp", a.embed_interp, "keyframes: slerp or lerp for embeddings")
+      ->check(CLI::IsMember({"slerp", "lerp"}))
+      ->capture_default_str();
+  cmd->add_option("--noise-interp", a.noise_interp, "keyframes: slerp or lerp for noises")
+      ->check(CLI::IsMember({"slerp", "lerp"}))
+      ->capture_default_str();
   cmd->add_option("--frames", s.keyframe_frames, "keyframes: frames from each keyframe to the next");
   cmd->add_option("--keyframes", a.keyframes_file, "keyframes: JSON file [{prompt, negative_prompt, seed, frames}]");
   cmd->add_option("--frame-duration", s.frame_duration_ms, "Milliseconds per frame")->capture_default_str();
@@ -132,13 +136,17 @@ void check_resume_alone(const CLI::App& cmd) {
 // A new walk's settings from the flags.
 WalkSettings walk_settings_of(WalkArgs& a, bool size_given, SamplingGiven given) {
   WalkSettings s = a.s;
+  s.mode = parse_walk_mode(a.mode);
+  s.embed_interp = parse_interp(a.embed_interp, "--embed-interp");
+  s.noise_interp = parse_interp(a.noise_interp, "--noise-interp");
+  s.blend = a.blend == "auto";
   for (const std::string& seed : a.seed_flags) s.seeds.push_back(parse_seed(seed, "--seed"));
   for (const LoraSpec& l : lora_specs(a.model)) s.loras.push_back({l.file.string(), {l.scale}});
   // A keyframe file with pictures in it makes the walk a morph (WalkSettings::add_keyframes).
   if (!a.keyframes_file.empty()) s.add_keyframes(read_keyframes_file(a.keyframes_file), a.keyframes_file);
-  if (s.mode == "morph") prepare_morph(s, size_given, given);
+  if (s.mode == WalkMode::Morph) prepare_morph(s, size_given, given);
   use_demo_model_if_none(a.model, {s.height, s.width, s.num_inference_steps, s.guidance_scale, size_given, given});
-  if (s.mode == "morph" && !given.guidance) s.guidance_scale = 1.0;  // the demo model's default is 2
+  if (s.mode == WalkMode::Morph && !given.guidance) s.guidance_scale = 1.0;  // the demo model's default is 2
   if (s.seeds.empty()) {
     s.seeds.push_back(int64_t(random_seed()));
     std::fprintf(stderr, "seed: %lld\n", static_cast<long long>(s.seeds[0]));
@@ -153,8 +161,10 @@ WalkSettings walk_settings_of(WalkArgs& a, bool size_given, SamplingGiven given)
   s.prediction_type = a.overrides.prediction_type;
   s.timestep_spacing = a.overrides.timestep_spacing;
   // Even pacing where it can run: a walk with positions between its frames, rendered by one process.
-  const bool pacable = s.mode != "drift";
-  s.pacing = !a.pacing.empty() ? a.pacing : pacable && a.shard.empty() && !a.mpi ? "even" : "uniform";
+  const bool pacable = s.mode != WalkMode::Drift;
+  s.pacing = !a.pacing.empty()                           ? parse_pacing(a.pacing)
+              : pacable && a.shard.empty() && !a.mpi ? Pacing::Even
+                                                       : Pacing::Uniform;
   return s;
 }
 

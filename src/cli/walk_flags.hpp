@@ -20,6 +20,8 @@ struct WalkArgs {
   std::string shard;  // "K/N" or "auto": this process renders shard K of N (sdwalk assemble finishes)
   bool mpi = false;   // one shard per MPI rank; rank 0 assembles
   std::string pacing;  // --pacing ("": even where the mode and the run allow it, else uniform)
+  // The flags that name a WalkSettings enum, as given (walk_settings_of converts them).
+  std::string mode, embed_interp = "slerp", noise_interp = "slerp", blend = "auto";
 };
 
 void add_walk_flags(CLI::App* cmd, WalkArgs& args);

@@ -7,7 +7,7 @@
 namespace sdwalk::cli {
 
 void print_walk_summary(const WalkResult& r, const WalkSettings& s) {
-  if (s.pacing == "even" && r.uniform_steps > 0)
+  if (s.pacing == Pacing::Even && r.uniform_steps > 0)
     std::fprintf(stderr, "even pacing: %.0f denoising steps for %zu frames = %.2fx the uniform walk's %.0f%s\n",
                  r.unet_steps, r.frames, r.unet_steps / r.uniform_steps, r.uniform_steps,
                  r.rendered == 0 ? " (all points were in the run folder)" : "");

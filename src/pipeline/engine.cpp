@@ -214,7 +214,7 @@ WalkResult Engine::walk(RunFolder& run, const Callbacks& callbacks, const Shard&
                     s.weights_hash + "); its frames would not match");
   s.fingerprint = fingerprint;
   s.weights_hash = hash;
-  if (s.pacing == "even") return walk_paced(run, callbacks, shard);
+  if (s.pacing == Pacing::Even) return walk_paced(run, callbacks, shard);
   const std::vector<Frame> frames = plan(s);
   s.frame_count = int64_t(frames.size());
   // Shards agree on the settings first: a shard with other flags is told so, not that frames differ.

@@ -27,7 +27,7 @@ struct Trajectory {
 // The curve's frame at u with its LoRA scales (a morph's LoRAs keep their scales, as plan_walk's).
 Frame paced_frame(const WalkCurve& curve, size_t segment, double u, const WalkSettings& s) {
   std::vector<Frame> f{frame_at(curve, segment, u)};
-  return s.mode == "morph" ? f[0] : with_lora_scales(std::move(f), s)[0];
+  return s.mode == WalkMode::Morph ? f[0] : with_lora_scales(std::move(f), s)[0];
 }
 
 struct RenderedPoint {
@@ -217,7 +217,7 @@ class SegmentRenderer {
 
 PacedRender render_paced_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, const WalkCurve& curve,
                               const fs::path& run_dir, const RenderProgress& progress) {
-  check(curve.continuous(), "pacing: a " + s.mode + " walk has no positions between its frames");
+  check(curve.continuous(), "pacing: a " + std::string(walk_mode_name(s.mode)) + " walk has no positions between its frames");
   NewRunFolder folder(run_dir);
   remove_run_temporaries(run_dir, {});
   const nlohmann::json settings = s.to_json();
@@ -235,7 +235,7 @@ PacedRender render_paced_walk(const StableDiffusionPipeline& pipe, const WalkSet
     o.frames = curve.segment_frames(seg);
     o.budget = s.pacing_budget;
     o.steps = steps;
-    o.blend = s.blend != "off";
+    o.blend = s.blend;
     o.max_jump = s.max_jump;
     o.batch = s.batch_size;
     const PacedSegment paced = pace_segment(

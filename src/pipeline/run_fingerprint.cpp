@@ -40,7 +40,7 @@ nlohmann::json run_fingerprint(const WalkSettings& s, const ModelFiles& files) {
                           "scheduler", "seamless", "embed_interp", "noise_interp", "precision"})
     fp[key] = all.at(key);
   // Even pacing chooses the frames' t from what it rendered: its settings decide the frames too.
-  if (s.pacing == "even")
+  if (s.pacing == Pacing::Even)
     for (const char* key : {"pacing", "pacing_budget", "blend", "max_jump"}) fp[key] = all.at(key);
   // --weights f16 rounds an f32 checkpoint's weights; auto and f32 give the same pixels.
   fp["fp16 weights"] = s.weight_storage == "f16";

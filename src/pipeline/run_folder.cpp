@@ -204,10 +204,10 @@ Smoothness RunFolder::write_report(const nlohmann::json& extra) const {
   for (size_t i = 0; i < size_t(s.frame_count); ++i) frames.push_back(read_png(frame_path(i)));
   if (frames.size() < 2) return smoothness_of({});
   nlohmann::json j = extra.is_object() ? extra : nlohmann::json::object();
-  j["pacing"] = s.pacing;
-  if (s.pacing == "even") {
+  j["pacing"] = pacing_name(s.pacing);
+  if (s.pacing == Pacing::Even) {
     j["pacing_budget"] = s.pacing_budget;
-    j["blend"] = s.blend;
+    j["blend"] = s.blend ? "auto" : "off";
     j["max_jump"] = s.max_jump;
   }
   return write_smoothness_report(frames, report_paths(s.output), j);

@@ -108,7 +108,7 @@ std::vector<Frame> with_lora_scales(std::vector<Frame> frames, const WalkSetting
 std::vector<Frame> plan_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s) {
   const WalkCurve curve = walk_curve(pipe, s);
   std::vector<Frame> frames = plan_uniform(curve);
-  if (curve.kind == CurveKind::Prompts || (curve.kind == CurveKind::Keyframes && s.mode != "morph"))
+  if (curve.kind == CurveKind::Prompts || (curve.kind == CurveKind::Keyframes && s.mode != WalkMode::Morph))
     frames = with_lora_scales(std::move(frames), s);
   return frames;
 }
@@ -156,22 +156,22 @@ WalkCurve walk_curve(const StableDiffusionPipeline& pipe, const WalkSettings& s)
   curve.frames = n;
   curve.step_size = s.step_size;
   curve.seamless = s.seamless;
-  curve.embed_interp = s.embed_interp == "lerp" ? Interp::Lerp : Interp::Slerp;
-  curve.noise_interp = s.noise_interp == "lerp" ? Interp::Lerp : Interp::Slerp;
+  curve.embed_interp = s.embed_interp;
+  curve.noise_interp = s.noise_interp;
   Tensor noise;
   if (!s.noise_file.empty()) noise = load_noise_file(s.noise_file, k, single);
 
-  if (s.mode == "drift" || s.mode == "noise" || s.mode == "circle") {
+  if (s.mode == WalkMode::Drift || s.mode == WalkMode::Noise || s.mode == WalkMode::Circle) {
     // One prompt: the LoRAs' scales are constant (validate), merged or at their load-time values.
     curve.conds = {embed(s.prompts[0])};
     curve.unconds = {embed(negative(0))};
-    const Shape shape = s.mode == "drift" ? one : s.mode == "noise" ? noise_shape({2}) : noise_shape({2, 1});
-    curve.kind = s.mode == "drift" ? CurveKind::Drift : s.mode == "noise" ? CurveKind::Noise : CurveKind::Circle;
+    const Shape shape = s.mode == WalkMode::Drift ? one : s.mode == WalkMode::Noise ? noise_shape({2}) : noise_shape({2, 1});
+    curve.kind = s.mode == WalkMode::Drift ? CurveKind::Drift : s.mode == WalkMode::Noise ? CurveKind::Noise : CurveKind::Circle;
     curve.noise = (noise.defined() ? noise : TorchGenerator(uint64_t(s.seeds[0])).randn(shape)).reshape(shape);
     return curve;
   }
   curve.kind = CurveKind::Keyframes;
-  if (s.mode == "morph") {
+  if (s.mode == WalkMode::Morph) {
     curve.keys = morph_keyframes(pipe, s, embed, negative);
     return curve;
   }
@@ -182,7 +182,7 @@ WalkCurve walk_curve(const StableDiffusionPipeline& pipe, const WalkSettings& s)
     unconds.push_back(embed(negative(i)));
   }
   use_scales_of(0);
-  if (s.mode == "prompts") {
+  if (s.mode == WalkMode::Prompts) {
     curve.kind = CurveKind::Prompts;
     curve.conds = conds;
     curve.unconds = unconds;
@@ -245,7 +245,7 @@ nlohmann::json frame_metadata(const nlohmann::json& settings, size_t index, cons
 
 std::unique_ptr<Scheduler> walk_scheduler(const StableDiffusionPipeline& pipe, const WalkSettings& s) {
   // A morph renders with the DDIM its inversion undid (the inversion's spacing).
-  if (s.mode == "morph") return pipe.make_scheduler("ddim", pipe.inversion_overrides());
+  if (s.mode == WalkMode::Morph) return pipe.make_scheduler("ddim", pipe.inversion_overrides());
   return pipe.make_scheduler(s.scheduler, {s.prediction_type, s.timestep_spacing});
 }
 

@@ -22,8 +22,42 @@ nlohmann::json loras_json(const std::vector<WalkLora>& loras) {
 }
 }  // namespace
 
+namespace {
+
+template <class E, size_t N>
+E parse_name(const std::string& name, const std::string& what, const std::pair<const char*, E> (&names)[N]) {
+  std::string choices;
+  for (const auto& [n, e] : names) {
+    if (name == n) return e;
+    choices += (choices.empty() ? "" : ", ") + std::string(n);
+  }
+  throw Error(what + ": \"" + name + "\" is not one of " + choices);
+}
+
+template <class E, size_t N>
+const char* name_of(E e, const std::pair<const char*, E> (&names)[N]) {
+  for (const auto& [n, v] : names)
+    if (v == e) return n;
+  return "?";
+}
+
+const std::pair<const char*, WalkMode> kModes[] = {{"drift", WalkMode::Drift},         {"noise", WalkMode::Noise},
+                                                   {"prompts", WalkMode::Prompts},     {"circle", WalkMode::Circle},
+                                                   {"keyframes", WalkMode::Keyframes}, {"morph", WalkMode::Morph}};
+const std::pair<const char*, Interp> kInterps[] = {{"slerp", Interp::Slerp}, {"lerp", Interp::Lerp}};
+const std::pair<const char*, Pacing> kPacings[] = {{"uniform", Pacing::Uniform}, {"even", Pacing::Even}};
+
+}  // namespace
+
+const char* walk_mode_name(WalkMode mode) { return name_of(mode, kModes); }
+WalkMode parse_walk_mode(const std::string& name, const std::string& what) { return parse_name(name, what, kModes); }
+const char* interp_name(Interp interp) { return name_of(interp, kInterps); }
+Interp parse_interp(const std::string& name, const std::string& what) { return parse_name(name, what, kInterps); }
+const char* pacing_name(Pacing pacing) { return name_of(pacing, kPacings); }
+Pacing parse_pacing(const std::string& name, const std::string& what) { return parse_name(name, what, kPacings); }
+
 nlohmann::json WalkSettings::to_json() const {
-  return {{"mode", mode},
+  return {{"mode", walk_mode_name(mode)},
           {"prompts", prompts},
           {"negative_prompts", negative_prompts},
           {"seeds", seeds},
@@ -38,15 +72,15 @@ nlohmann::json WalkSettings::to_json() const {
           {"prediction_type", prediction_type},
           {"timestep_spacing", timestep_spacing},
           {"seamless", seamless},
-          {"embed_interp", embed_interp},
-          {"noise_interp", noise_interp},
+          {"embed_interp", interp_name(embed_interp)},
+          {"noise_interp", interp_name(noise_interp)},
           {"noise_file", noise_file},
           {"images", images},
           {"fit", fit},
           {"batch_size", batch_size},
-          {"pacing", pacing},
+          {"pacing", pacing_name(pacing)},
           {"pacing_budget", pacing_budget},
-          {"blend", blend},
+          {"blend", blend ? "auto" : "off"},
           {"max_jump", max_jump},
           {"loras", loras_json(loras)},
           {"model", model},
@@ -94,7 +128,7 @@ std::vector<Int> integers(const nlohmann::json& v, const std::string& key) {
 WalkSettings WalkSettings::from_json(const nlohmann::json& j) {
   WalkSettings s;
   try {
-    s.mode = j.at("mode").get<std::string>();
+    s.mode = parse_walk_mode(j.at("mode").get<std::string>(), "walk settings: mode");
     s.prompts = j.at("prompts").get<std::vector<std::string>>();
     s.negative_prompts = j.at("negative_prompts").get<std::vector<std::string>>();
     s.seeds = integers<int64_t>(j.at("seeds"), "seeds");
@@ -109,15 +143,17 @@ WalkSettings WalkSettings::from_json(const nlohmann::json& j) {
     s.prediction_type = j.value("prediction_type", "");  // absent in runs of older versions
     s.timestep_spacing = j.value("timestep_spacing", "");
     s.seamless = j.at("seamless").get<bool>();
-    s.embed_interp = j.at("embed_interp").get<std::string>();
-    s.noise_interp = j.at("noise_interp").get<std::string>();
+    s.embed_interp = parse_interp(j.at("embed_interp").get<std::string>(), "walk settings: embed_interp");
+    s.noise_interp = parse_interp(j.at("noise_interp").get<std::string>(), "walk settings: noise_interp");
     s.noise_file = j.at("noise_file").get<std::string>();
     s.images = j.value("images", std::vector<std::string>());  // absent in runs of older versions
     s.fit = j.value("fit", "");
     s.batch_size = integer<int>(j.at("batch_size"), "batch_size");
-    s.pacing = j.value("pacing", "uniform");  // absent in runs of older versions
+    s.pacing = parse_pacing(j.value("pacing", "uniform"), "walk settings: pacing");  // absent in older runs
     s.pacing_budget = j.value("pacing_budget", 1.5);
-    s.blend = j.value("blend", "auto");
+    const std::string blend = j.value("blend", "auto");
+    check(blend == "auto" || blend == "off", "walk settings: blend must be auto or off, got \"" + blend + "\"");
+    s.blend = blend == "auto";
     s.max_jump = j.value("max_jump", 0.0);
     if (j.contains("loras"))  // absent in runs of older versions
       for (const auto& l : j["loras"])
@@ -157,7 +193,7 @@ WalkSettings WalkSettings::read_run_folder(const std::filesystem::path& run_dir)
 }
 
 void WalkSettings::add_keyframes(const std::vector<KeyframeSpec>& keys, const std::string& source) {
-  check(mode == "keyframes", source + ": a keyframe file is for the keyframes mode");
+  check(mode == WalkMode::Keyframes, source + ": a keyframe file is for the keyframes mode");
   check(prompts.empty(), "give keyframes either with a keyframe file or with prompts, not both");
   check(negative_prompts.size() <= 1, "with a keyframe file, give at most one negative prompt (the default)");
   const std::string default_negative = negative_prompts.empty() ? "" : negative_prompts[0];
@@ -177,7 +213,7 @@ void WalkSettings::add_keyframes(const std::vector<KeyframeSpec>& keys, const st
   check(seeds.empty() || seeds.size() == keys.size(),
         source + ": give a seed in every keyframe or in none (picture keyframes need none)");
   // Picture keyframes come back only where their inversion is undone: the walk renders as a morph.
-  if (pictures) mode = "morph";
+  if (pictures) mode = WalkMode::Morph;
   // Keyframe scales: a LoRA a keyframe does not name keeps its --lora scale there.
   for (size_t i = 0; i < keys.size(); ++i)
     for (const auto& entry : keys[i].loras) {
@@ -222,16 +258,14 @@ double WalkSettings::lora_scale(size_t l, size_t i) const {
 }
 
 int WalkSettings::noise_count() const {
-  if (mode == "noise" || mode == "circle") return 2;
-  if (mode == "keyframes" || mode == "morph") return int(prompts.size());
+  if (mode == WalkMode::Noise || mode == WalkMode::Circle) return 2;
+  if (mode == WalkMode::Keyframes || mode == WalkMode::Morph) return int(prompts.size());
   return 1;
 }
 
 void WalkSettings::validate() const {
-  static const std::vector<std::string> modes = {"drift", "noise", "prompts", "circle", "keyframes", "morph"};
-  check(std::find(modes.begin(), modes.end(), mode) != modes.end(),
-        "unknown walk mode '" + mode + "' (expected drift, noise, prompts, circle, keyframes or morph)");
-  if (mode == "morph") {
+  const std::string name = walk_mode_name(mode);
+  if (mode == WalkMode::Morph) {
     check(images.size() >= 2, "walk morph needs at least two pictures (--image A.png --image B.png), got " +
                                   std::to_string(images.size()));
     check(std::any_of(images.begin(), images.end(), [](const std::string& i) { return !i.empty(); }),
@@ -248,13 +282,13 @@ void WalkSettings::validate() const {
   } else {
     check(images.empty(), "--image is for walk morph");
   }
-  check(!prompts.empty(), "walk " + mode + ": no --prompt given");
-  const bool multi = mode == "prompts" || mode == "keyframes" || mode == "morph";
+  check(!prompts.empty(), "walk " + name + ": no --prompt given");
+  const bool multi = mode == WalkMode::Prompts || mode == WalkMode::Keyframes || mode == WalkMode::Morph;
   if (multi)
-    check(prompts.size() >= 2, "walk " + mode + " needs at least two prompts (--prompt A --prompt B), got " +
+    check(prompts.size() >= 2, "walk " + name + " needs at least two prompts (--prompt A --prompt B), got " +
                                    std::to_string(prompts.size()));
   else
-    check(prompts.size() == 1, "walk " + mode + " takes one --prompt, got " + std::to_string(prompts.size()));
+    check(prompts.size() == 1, "walk " + name + " takes one --prompt, got " + std::to_string(prompts.size()));
   check(negative_prompts.size() <= 1 || negative_prompts.size() == prompts.size(),
         "got " + std::to_string(negative_prompts.size()) + " negative prompts for " + std::to_string(prompts.size()) +
             " prompts: give one negative prompt for all, or one per prompt");
@@ -266,17 +300,13 @@ void WalkSettings::validate() const {
   check(std::isfinite(guidance_scale), "--guidance-scale must be a finite number");
   check(std::isfinite(step_size), "--step-size must be a finite number");
   check(batch_size >= 1, "--batch-size must be at least 1, got " + std::to_string(batch_size));
-  check(pacing == "uniform" || pacing == "even", "--pacing must be uniform or even, got \"" + pacing + "\"");
-  check(pacing == "uniform" || mode != "drift", "--pacing even is for noise, prompts, circle, keyframes and morph "
+  check(pacing == Pacing::Uniform || mode != WalkMode::Drift, "--pacing even is for noise, prompts, circle, keyframes and morph "
                                                "walks (a drift walk's frames are steps of --step-size: uniform)");
   check(std::isfinite(pacing_budget) && pacing_budget >= 1 && pacing_budget <= 16,
         "--pacing-budget is renders per output frame, 1 .. 16, got " + std::to_string(pacing_budget));
-  check(blend == "auto" || blend == "off", "--blend must be auto or off, got \"" + blend + "\"");
   check(std::isfinite(max_jump) && max_jump >= 0, "--max-jump must be a distance >= 0 (0: off), got " +
                                                       std::to_string(max_jump));
-  check(embed_interp == "slerp" || embed_interp == "lerp", "--embed-interp must be slerp or lerp");
-  check(noise_interp == "slerp" || noise_interp == "lerp", "--noise-interp must be slerp or lerp");
-  check(!seeds.empty(), "walk " + mode + ": no seed");
+  check(!seeds.empty(), "walk " + name + ": no seed");
   check(!(ping_pong && format == "png"),
         "--ping-pong is for animations (gif, webp, mp4, webm); PNG frames are the run's frames, each written once");
   if (!output.empty()) output_format(output, format);  // the name agrees with the format
@@ -296,17 +326,17 @@ void WalkSettings::validate() const {
     check(!l.file.empty(), "--lora: an empty file name");
     check(l.scales.size() == 1 || (multi && l.scales.size() == prompts.size()),
           "LoRA " + l.file + ": " + std::to_string(l.scales.size()) + " scales for " + std::to_string(prompts.size()) +
-              " prompts (give one, or one per prompt / keyframe" + (multi ? "" : "; walk " + mode + " takes one") + ")");
+              " prompts (give one, or one per prompt / keyframe" + (multi ? "" : "; walk " + name + " takes one") + ")");
     for (double v : l.scales) check(std::isfinite(v), "LoRA " + l.file + ": a scale is not a finite number");
   }
-  if (mode == "morph") {
+  if (mode == WalkMode::Morph) {
     check(seeds.size() == 1 || seeds.size() == images.size(),
           "walk morph takes one --seed, or one per keyframe (its prompt keyframes' noises)");
     check(keyframe_frames.empty() || keyframe_frames.size() == images.size() - 1,
           "morph: give one --frames count per transition (" + std::to_string(images.size() - 1) + "), got " +
               std::to_string(keyframe_frames.size()));
     for (int f : keyframe_frames) check(f >= 2, "morph: --frames must be at least 2, got " + std::to_string(f));
-  } else if (mode == "keyframes") {
+  } else if (mode == WalkMode::Keyframes) {
     // Keyframe k uses seed + k with one seed: the last must still be a seed.
     if (seeds.size() == 1)
       check(seeds[0] <= kMaxSeed - int64_t(prompts.size() - 1),
@@ -319,7 +349,7 @@ void WalkSettings::validate() const {
               std::to_string(keyframe_frames.size()));
     for (int f : keyframe_frames) check(f >= 2, "keyframes: --frames must be at least 2, got " + std::to_string(f));
   } else {
-    check(seeds.size() == 1, "walk " + mode + " takes one --seed");
+    check(seeds.size() == 1, "walk " + name + " takes one --seed");
   }
 }
 

@@ -153,7 +153,7 @@ nlohmann::json JobQueue::status_of(const Job& j) const {
     if (pending_[i]->id == j.id) position = int(i);
   return {{"id", j.id},
           {"state", state_name(j.state)},
-          {"mode", j.settings.mode},
+          {"mode", walk_mode_name(j.settings.mode)},
           {"prompts", j.settings.prompts},
           {"seeds", j.settings.seeds},
           {"width", j.settings.width},

@@ -26,12 +26,12 @@ constexpr int64_t kMaxFrames = 5000;
 // The frames the walk's planner makes, near enough to refuse absurd requests (before planning).
 int64_t planned_frames(const WalkSettings& s) {
   const int64_t segments = std::max<int64_t>(1, int64_t(s.prompts.size()) - 1);
-  if (s.mode == "keyframes" && !s.keyframe_frames.empty()) {
+  if (s.mode == WalkMode::Keyframes && !s.keyframe_frames.empty()) {
     int64_t n = 1;
     for (int f : s.keyframe_frames) n += std::max(0, f);
     return n;
   }
-  if (s.mode == "keyframes" || s.mode == "prompts") return segments * int64_t(s.num_interpolation_steps) + 1;
+  if (s.mode == WalkMode::Keyframes || s.mode == WalkMode::Prompts) return segments * int64_t(s.num_interpolation_steps) + 1;
   return int64_t(s.num_interpolation_steps) + 1;
 }
 
@@ -74,12 +74,12 @@ WalkSettings walk_settings_from_request(const nlohmann::json& body, const Served
     s = WalkSettings::from_json(j);
     if (s.seeds.empty()) s.seeds.push_back(random_seed());
     // As the command line: frames spaced by how much the picture changes, where the mode allows it.
-    const bool pacable = s.mode != "drift";
-    if (!body.contains("pacing") && pacable) s.pacing = "even";
+    const bool pacable = s.mode != WalkMode::Drift;
+    if (!body.contains("pacing") && pacable) s.pacing = Pacing::Even;
     for (const LoraSpec& l : model.options.loras) s.loras.push_back({l.file.string(), {l.scale}});
     check(s.format == "gif" || s.format == "webp" || s.format == "mp4" || s.format == "webm",
           "format must be gif, webp, mp4 or webm");
-    check(s.mode != "morph", "walk morph reads pictures from files: use the command line for it");
+    check(s.mode != WalkMode::Morph, "walk morph reads pictures from files: use the command line for it");
     s.validate();
     const int64_t frames = planned_frames(s);
     if (frames > kMaxFrames)

@@ -37,7 +37,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t noises = size_t(s.noise_count());
   FUZZ_CHECK(noises >= 1 && noises <= std::max<size_t>(s.prompts.size(), 2));
   FUZZ_CHECK(!s.seeds.empty() && s.seeds.size() <= s.prompts.size());
-  if (s.mode == "keyframes") {
+  if (s.mode == WalkMode::Keyframes) {
     FUZZ_CHECK(s.keyframe_frames.empty() || s.keyframe_frames.size() + 1 == s.prompts.size());
     // One seed: keyframe k uses seed + k (plan_walk), which must not overflow.
     const int64_t last = int64_t(s.prompts.size()) - 1;

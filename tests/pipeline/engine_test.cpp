@@ -118,7 +118,7 @@ TEST(Engine, CancelledWalkResumesToTheSameFramesInOrder) {
   SDWALK_REQUIRE_FIXTURE(test::fixture("mini-sd15"));
   const Engine& e = fixture_engine();
   WalkSettings s;
-  s.mode = "noise";
+  s.mode = WalkMode::Noise;
   s.prompts = {"a green triangle"};
   s.seeds = {3};
   s.height = s.width = 64;

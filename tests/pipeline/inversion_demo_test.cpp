@@ -134,7 +134,7 @@ TEST(DemoInversion, MorphWalkReconstructsItsEndsAndMovesTheColourMonotonically) 
   write_png(dir / "a.png", drawn(from));
   write_png(dir / "b.png", drawn(to));
   WalkSettings s;
-  s.mode = "morph";
+  s.mode = WalkMode::Morph;
   s.images = {(dir / "a.png").string(), (dir / "b.png").string()};
   s.prompts = {from, to};
   s.seeds = {0};

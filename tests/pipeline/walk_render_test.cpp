@@ -19,7 +19,7 @@ const StableDiffusionPipeline& fixture_pipeline() {
 
 WalkSettings settings_of(const test::WalkFixture& w, const std::filesystem::path& noise_file) {
   WalkSettings s;
-  s.mode = w.mode;
+  s.mode = parse_walk_mode(w.mode);
   s.prompts = w.prompts;
   s.negative_prompts = w.negative_prompts;
   s.seeds = {w.seed};
@@ -84,8 +84,8 @@ TEST(WalkRender, FramesDoNotDependOnTheirBatchOrOnResume) {
     for (const std::string scheduler : {"lms", "euler_a", "lcm"}) {
       const std::string name = mode + " / " + scheduler;
       WalkSettings s;
-      s.mode = mode;
-      const bool two_prompts = mode == "prompts" || mode == "keyframes";
+      s.mode = parse_walk_mode(mode);
+      const bool two_prompts = s.mode == WalkMode::Prompts || s.mode == WalkMode::Keyframes;
       s.prompts = two_prompts ? std::vector<std::string>{"a red circle", "a blue square"}
                               : std::vector<std::string>{"a red circle"};
       s.seeds = {5};

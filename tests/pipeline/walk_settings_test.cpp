@@ -17,7 +17,7 @@ using test::error_of;
 
 WalkSettings keyframes() {
   WalkSettings s;
-  s.mode = "keyframes";
+  s.mode = WalkMode::Keyframes;
   s.prompts = {"a", "b", "c"};
   s.seeds = {7};
   return s;

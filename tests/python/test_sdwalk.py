@@ -57,7 +57,7 @@ def test_generate_gives_the_clis_pixels(engine, tmp_path):
 
 def test_walk_gives_the_clis_frames(engine, tmp_path):
     run_cli("walk", "prompts", "-p", "a red circle", "-p", "a blue square", "--seed", "4", "--num-interpolation-steps",
-            "3", "--num-inference-steps", "3", "--height", "64", "--width", "64", "--format", "png",
+            "3", "--num-inference-steps", "3", "--height", "64", "--width", "64", "--pacing", "uniform", "--format", "png",
             "-o", str(tmp_path / "cli_frames"))
     frames = engine.walk("prompts", ["a red circle", "a blue square"], seed=4, frames=3, num_inference_steps=3,
                          height=64, width=64, run_dir=str(tmp_path / "py_run"))
@@ -69,7 +69,7 @@ def test_walk_gives_the_clis_frames(engine, tmp_path):
 
 def test_encode_animation_gives_the_clis_gif(engine, tmp_path):
     run_cli("walk", "prompts", "-p", "a red circle", "-p", "a blue square", "--seed", "4", "--num-interpolation-steps",
-            "3", "--num-inference-steps", "3", "--height", "64", "--width", "64", "--ping-pong",
+            "3", "--num-inference-steps", "3", "--height", "64", "--width", "64", "--pacing", "uniform", "--ping-pong",
             "-o", str(tmp_path / "cli.gif"))
     frames = engine.walk("prompts", ["a red circle", "a blue square"], seed=4, frames=3, num_inference_steps=3,
                          height=64, width=64, run_dir=str(tmp_path / "py_run"))

@@ -3,6 +3,7 @@
 // which unwinds the denoising loop within one step.
 #include "sdwalk/engine.hpp"
 
+#include <cmath>
 
 #include "sdwalk/ops.hpp"
 #include "sdwalk/request_checks.hpp"

@@ -120,6 +120,17 @@ TEST_F(SmoothWalkCli, AnInterruptedPacedWalkResumesToTheSameAnimation) {
   EXPECT_LT(std::stoi(mr[1]), std::stoi(mw[1]));
 }
 
+TEST_F(SmoothWalkCli, MaxJumpAddsFramesUntilNoNeighboursDifferMore) {
+  const fs::path gif = dir_ / "jump.gif";
+  const auto r = run_sdwalk("walk noise -p " + q(kRed) + " --seed 42 --num-interpolation-steps 12 --max-jump 0.05 "
+                            "--pacing-budget 3 -o " + q(gif.string()));
+  ASSERT_EQ(r.status, 0) << r.err;
+  const nlohmann::json j = read_json(dir_ / "jump.report.json");
+  EXPECT_GT(j["frames"].get<int>(), 12);
+  EXPECT_LE(j["max"].get<double>(), 0.05 + 1e-9);
+  EXPECT_EQ(png_count(dir_ / "jump"), j["frames"].get<size_t>());
+}
+
 TEST_F(SmoothWalkCli, ReportReadsGifMp4AndPngFramesAlike) {
   const std::string args = kWalks[0].args + " --pacing uniform";
   ASSERT_EQ(run_sdwalk(args + " -o " + q((dir_ / "w.gif").string())).status, 0);

@@ -65,6 +65,9 @@ struct CircleScales {
   std::vector<float> x, y;  // cos / sin of t * float32(pi)
 };
 CircleScales circle_scales(int n);
+// The circle walk's latents at angle t * pi (t: a float32 value as circle_scales' t):
+// cos(t pi) * x + sin(t pi) * y, float32 products then a float32 add, as plan_circle's frames.
+Tensor circle_latents(float t, const Tensor& x, const Tensor& y);
 // noises [2, 1, 4, h, w] (the notebook's randn((2, 1, 4, h, w)); [2, 4, h, w] accepted too);
 // latents_i = x_i * noises[0] + y_i * noises[1] (float32 products, then a float32 add).
 // seamless drops the last frame (it equals the first up to float32 rounding of sin(2 pi)).

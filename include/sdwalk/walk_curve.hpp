@@ -27,6 +27,9 @@ struct WalkCurve {
 
   size_t segments() const;                   // prompts/keyframes: keyframes - 1; otherwise 1
   int segment_frames(size_t segment) const;  // frames of a segment, both ends included
+  // Frames of the uniform walk (plan_uniform's count): the segments' frames, less the repeated
+  // junctions (seamless prompts / keyframes) or the closing frame (seamless circle).
+  size_t uniform_frame_count() const;
   // Whether frames can be placed at any t (every kind but drift, whose t is a step count).
   bool continuous() const { return kind != CurveKind::Drift; }
 };

@@ -29,6 +29,9 @@ const char* interp_name(Interp interp);  // slerp | lerp
 Interp parse_interp(const std::string& name, const std::string& what);
 const char* pacing_name(Pacing pacing);  // uniform | even
 Pacing parse_pacing(const std::string& name, const std::string& what = "--pacing");
+// What a new walk paces by when not told: even, except drift (its frames are steps of step_size) and
+// walks split over shards (each paced frame depends on the ones before it).
+Pacing default_pacing(WalkMode mode, bool sharded);
 
 struct WalkSettings {
   WalkMode mode = WalkMode::Prompts;

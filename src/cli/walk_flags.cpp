@@ -160,11 +160,7 @@ WalkSettings walk_settings_of(WalkArgs& a, bool size_given, SamplingGiven given)
   s.vae_tiling = a.model.vae_tiling;
   s.prediction_type = a.overrides.prediction_type;
   s.timestep_spacing = a.overrides.timestep_spacing;
-  // Even pacing where it can run: a walk with positions between its frames, rendered by one process.
-  const bool pacable = s.mode != WalkMode::Drift;
-  s.pacing = !a.pacing.empty()                           ? parse_pacing(a.pacing)
-              : pacable && a.shard.empty() && !a.mpi ? Pacing::Even
-                                                       : Pacing::Uniform;
+  s.pacing = !a.pacing.empty() ? parse_pacing(a.pacing) : default_pacing(s.mode, !a.shard.empty() || a.mpi);
   return s;
 }
 

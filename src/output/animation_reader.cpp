@@ -15,11 +15,14 @@ extern "C" {
 #include <memory>
 #include <string>
 
+#include "output/av_error.hpp"
+#include "sdwalk/animation.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/file_checks.hpp"
 
 namespace sdwalk {
 namespace fs = std::filesystem;
+using detail::av_error;
 namespace {
 
 std::string gif_error(int code) {
@@ -96,12 +99,6 @@ std::vector<Image> read_webp(const fs::path& path) {
   return frames;
 }
 
-std::string av_error(int code) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
-  av_strerror(code, buf, sizeof buf);
-  return buf;
-}
-
 std::vector<Image> read_video(const fs::path& path) {
   av_log_set_level(AV_LOG_ERROR);
   AVFormatContext* fmt = nullptr;
@@ -166,11 +163,6 @@ std::vector<Image> read_png_folder(const fs::path& dir) {
   return out;
 }
 
-std::string lower_extension(const fs::path& p) {
-  std::string e = p.extension().string();
-  std::transform(e.begin(), e.end(), e.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  return e;
-}
 
 }  // namespace
 
@@ -183,12 +175,12 @@ std::vector<Image> read_animation_frames(const fs::path& path) {
     return frames;
   }
   check_regular_file(path, "an animation (GIF, WebP, MP4, WebM) or a folder of PNG frames");
-  const std::string ext = lower_extension(path);
-  if (ext == ".gif")
+  const std::optional<AnimationFormat> format = format_from_extension(path);
+  if (format == AnimationFormat::Gif)
     frames = read_gif(path);
-  else if (ext == ".webp")
+  else if (format == AnimationFormat::WebP)
     frames = read_webp(path);
-  else if (ext == ".mp4" || ext == ".webm" || ext == ".mkv" || ext == ".mov")
+  else if (format == AnimationFormat::Mp4 || format == AnimationFormat::WebM)
     frames = read_video(path);
   else
     throw Error(path.string() + ": not an animation sdwalk reads (expected .gif, .webp, .mp4, .webm or a folder of PNG "

@@ -16,18 +16,13 @@ extern "C" {
 #include <mutex>
 #include <vector>
 
+#include "output/av_error.hpp"
 #include "output/sink_base.hpp"
 #include "output/temp_path.hpp"
 #include "sdwalk/error.hpp"
 
 namespace sdwalk::detail {
 namespace {
-
-std::string av_error(int code) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {0};
-  av_strerror(code, buf, sizeof buf);
-  return buf;
-}
 
 const AVCodec* find_encoder(AnimationFormat format) {
   if (format == AnimationFormat::WebM) return avcodec_find_encoder_by_name("libvpx-vp9");

@@ -247,9 +247,7 @@ WalkResult Engine::walk_paced(RunFolder& run, const Callbacks& callbacks, const 
   const WalkCurve curve = walk_curve(*pipe_, s);
   run.check_frames(s.fingerprint);
   if (callbacks.on_plan) {
-    size_t frames = 0;  // as the uniform walk has them
-    for (size_t seg = 0; seg < curve.segments(); ++seg) frames += size_t(curve.segment_frames(seg));
-    if (s.seamless) frames -= curve.kind == CurveKind::Circle ? 1 : curve.segments() - 1;
+    const size_t frames = curve.uniform_frame_count();
     callbacks.on_plan(frames, size_t(std::ceil(double(frames) * s.pacing_budget)));
   }
   const RenderProgress progress = render_progress(callbacks);

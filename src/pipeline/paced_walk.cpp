@@ -226,7 +226,6 @@ PacedRender render_paced_walk(const StableDiffusionPipeline& pipe, const WalkSet
   std::map<double, RenderedPoint> keyframes;
   const FrameDistance distance = default_frame_distance();
   int steps = 1;
-  size_t uniform_frames = 0;
   for (size_t seg = 0; seg < curve.segments(); ++seg) {
     SegmentRenderer renderer(pipe, s, curve, seg, run_dir / "pacing", progress, keyframes, out.rendered, out.unet_steps,
                              folder);
@@ -244,7 +243,6 @@ PacedRender render_paced_walk(const StableDiffusionPipeline& pipe, const WalkSet
     for (size_t j = 0; j < paced.chosen.size(); ++j) {
       const bool repeat = s.seamless && seg > 0 && j == 0;  // the previous segment's last frame
       const bool closing = s.seamless && curve.kind == CurveKind::Circle && j + 1 == paced.chosen.size();
-      if (!(repeat || closing) && j < size_t(o.frames)) ++uniform_frames;
       if (repeat || closing) continue;
       const PacingPoint& p = paced.points[paced.chosen[j]];
       Frame frame = paced_frame(curve, seg, p.u, s);
@@ -263,7 +261,7 @@ PacedRender render_paced_walk(const StableDiffusionPipeline& pipe, const WalkSet
   }
   folder.keep();
   out.frames = out.t.size();
-  out.uniform_steps = double(uniform_frames) * double(steps);
+  out.uniform_steps = double(curve.uniform_frame_count()) * double(steps);
   return out;
 }
 

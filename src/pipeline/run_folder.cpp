@@ -1,5 +1,6 @@
 #include "sdwalk/run_folder.hpp"
 #include "sdwalk/smoothness_report.hpp"
+#include "pipeline/frame_files.hpp"
 
 #include <unistd.h>
 
@@ -213,6 +214,6 @@ Smoothness RunFolder::write_report(const nlohmann::json& extra) const {
   return write_smoothness_report(frames, report_paths(s.output), j);
 }
 
-void RunFolder::save_settings() const { write_text_file(dir_ / "settings.json", settings_.to_json().dump(2) + "\n"); }
+void RunFolder::save_settings() const { write_settings_file(dir_, settings_.to_json()); }
 
 }  // namespace sdwalk

@@ -83,21 +83,12 @@ Image contact_sheet(const std::vector<Image>& frames, int columns, int thumb_wid
   Image im{cols * (tw + gap) + gap, rows * (th + gap) + gap, {}};
   im.rgb.assign(size_t(im.width) * size_t(im.height) * 3, 255);
   for (size_t f = 0; f < frames.size(); ++f) {
-    const Image& src = frames[f];
+    // The frame brought to thumbnail size by fit_image's antialiased resampling, then placed.
+    const Image thumb = fit_image(frames[f], tw, th, ImageFit::Stretch);
     const int ox = gap + int(f % size_t(cols)) * (tw + gap), oy = gap + int(f / size_t(cols)) * (th + gap);
     for (int y = 0; y < th; ++y)
-      for (int x = 0; x < tw; ++x) {
-        // Box filter over the source pixels this thumbnail pixel covers.
-        const int x0 = x * src.width / tw, x1 = std::max(x0 + 1, (x + 1) * src.width / tw);
-        const int y0 = y * src.height / th, y1 = std::max(y0 + 1, (y + 1) * src.height / th);
-        uint32_t sum[3] = {0, 0, 0};
-        for (int sy = y0; sy < y1; ++sy)
-          for (int sx = x0; sx < x1; ++sx)
-            for (int c = 0; c < 3; ++c) sum[c] += src.rgb[(size_t(sy) * size_t(src.width) + size_t(sx)) * 3 + size_t(c)];
-        const uint32_t count = uint32_t((x1 - x0) * (y1 - y0));
-        const uint8_t rgb[3] = {uint8_t(sum[0] / count), uint8_t(sum[1] / count), uint8_t(sum[2] / count)};
-        put(im, ox + x, oy + y, rgb);
-      }
+      std::copy_n(&thumb.rgb[size_t(y) * size_t(tw) * 3], size_t(tw) * 3,
+                  &im.rgb[(size_t(oy + y) * size_t(im.width) + size_t(ox)) * 3]);
   }
   return im;
 }

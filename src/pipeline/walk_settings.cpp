@@ -55,6 +55,9 @@ const char* interp_name(Interp interp) { return name_of(interp, kInterps); }
 Interp parse_interp(const std::string& name, const std::string& what) { return parse_name(name, what, kInterps); }
 const char* pacing_name(Pacing pacing) { return name_of(pacing, kPacings); }
 Pacing parse_pacing(const std::string& name, const std::string& what) { return parse_name(name, what, kPacings); }
+Pacing default_pacing(WalkMode mode, bool sharded) {
+  return mode != WalkMode::Drift && !sharded ? Pacing::Even : Pacing::Uniform;
+}
 
 nlohmann::json WalkSettings::to_json() const {
   return {{"mode", walk_mode_name(mode)},

@@ -73,9 +73,7 @@ WalkSettings walk_settings_from_request(const nlohmann::json& body, const Served
   try {
     s = WalkSettings::from_json(j);
     if (s.seeds.empty()) s.seeds.push_back(random_seed());
-    // As the command line: frames spaced by how much the picture changes, where the mode allows it.
-    const bool pacable = s.mode != WalkMode::Drift;
-    if (!body.contains("pacing") && pacable) s.pacing = Pacing::Even;
+    if (!body.contains("pacing")) s.pacing = default_pacing(s.mode, false);  // as the command line's
     for (const LoraSpec& l : model.options.loras) s.loras.push_back({l.file.string(), {l.scale}});
     check(s.format == "gif" || s.format == "webp" || s.format == "mp4" || s.format == "webm",
           "format must be gif, webp, mp4 or webm");

@@ -117,25 +117,30 @@ CircleScales circle_scales(int n) {
   return s;
 }
 
+Tensor circle_latents(float t, const Tensor& x, const Tensor& y) {
+  // `* np.pi` on a float32 tensor multiplies by pi rounded to float32; cos/sin as circle_scales'.
+  const float angle = t * float(std::numbers::pi);
+  const float cx = float(std::cos(double(angle))), sy = float(std::sin(double(angle)));
+  // tensordot(scale, noise, dims=0) is an outer product (one float32 product each), then the add.
+  Tensor latents(x.shape());
+  const float* a = x.f32();
+  const float* b = y.f32();
+  float* o = latents.f32();
+  for (int64_t j = 0; j < x.numel(); ++j) o[j] = cx * a[j] + sy * b[j];
+  return latents;
+}
+
 std::vector<Frame> plan_circle(const Tensor& cond_in, const Tensor& uncond_in, const Tensor& noises, int n,
                                bool seamless) {
-  const CircleScales s = circle_scales(n);
+  const CircleScales s = circle_scales(n);  // t only: circle_latents takes cos and sin of it alike
   const Tensor cond = embedding1(cond_in, "circle walk: prompt embeddings");
   const Tensor uncond = embedding1(uncond_in, "circle walk: negative prompt embeddings");
   check_same_shape(cond, "circle walk: prompt embeddings", uncond, "negative prompt embeddings");
   const auto [x, y] = noise_pair(noises, "circle walk: noises");
   const int count = seamless ? n - 1 : n;  // the last frame closes the circle onto the first
   std::vector<Frame> frames;
-  for (int i = 0; i < count; ++i) {
-    // tensordot(scale, noise, dims=0) is an outer product (one float32 product each), then the add.
-    Tensor latents(x.shape());
-    const float* a = x.f32();
-    const float* b = y.f32();
-    float* o = latents.f32();
-    const float cx = s.x[size_t(i)], sy = s.y[size_t(i)];
-    for (int64_t j = 0; j < x.numel(); ++j) o[j] = cx * a[j] + sy * b[j];
-    frames.push_back({cond, uncond, latents, -1, double(s.t[size_t(i)]) / 2.0, {}});
-  }
+  for (int i = 0; i < count; ++i)
+    frames.push_back({cond, uncond, circle_latents(s.t[size_t(i)], x, y), -1, double(s.t[size_t(i)]) / 2.0, {}});
   return frames;
 }
 

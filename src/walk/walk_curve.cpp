@@ -1,7 +1,6 @@
 #include "sdwalk/walk_curve.hpp"
 
 #include <cmath>
-#include <numbers>
 #include <string>
 
 #include "sdwalk/error.hpp"
@@ -17,6 +16,14 @@ size_t WalkCurve::segments() const {
 
 int WalkCurve::segment_frames(size_t segment) const {
   return kind == CurveKind::Keyframes ? keys.at(segment).frames_to_next : frames;
+}
+
+size_t WalkCurve::uniform_frame_count() const {
+  size_t n = 0;
+  for (size_t seg = 0; seg < segments(); ++seg) n += size_t(segment_frames(seg));
+  if (seamless && kind == CurveKind::Circle) return n - 1;
+  if (seamless && (kind == CurveKind::Prompts || kind == CurveKind::Keyframes)) return n - (segments() - 1);
+  return n;
 }
 
 std::vector<Frame> plan_uniform(const WalkCurve& c) {
@@ -57,13 +64,7 @@ Frame frame_at(const WalkCurve& c, size_t segment, double u) {
     case CurveKind::Circle: {
       // plan_circle's arithmetic at angle 2u (over pi), in float32; its frame t is the fraction u.
       const auto [x, y] = walk_detail::noise_pair(c.noise, "circle walk: noises");
-      const float angle = float(2.0 * u) * float(std::numbers::pi);
-      const float cx = float(std::cos(double(angle))), sy = float(std::sin(double(angle)));
-      Tensor latents(x.shape());
-      const float* a = x.f32();
-      const float* b = y.f32();
-      float* o = latents.f32();
-      for (int64_t j = 0; j < x.numel(); ++j) o[j] = cx * a[j] + sy * b[j];
+      const Tensor latents = circle_latents(float(2.0 * u), x, y);
       f.cond = walk_detail::embedding1(c.conds.at(0), "circle walk: prompt embeddings");
       f.uncond = walk_detail::embedding1(c.unconds.at(0), "circle walk: negative prompt embeddings");
       f.latents = latents;

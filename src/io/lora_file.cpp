@@ -42,6 +42,8 @@ size_t LoraAdapter::layers_in(const std::string& network) const {
 
 namespace {
 
+constexpr const char* kDiffusersLoraFile = "pytorch_lora_weights.safetensors";
+
 bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
 bool ends_with(const std::string& s, const std::string& p) {
   return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
@@ -158,10 +160,17 @@ std::string listed(const std::vector<std::string>& keys) {
 LoraAdapter load_lora(const LoraSpec& spec, const Weights& unet, const Weights& text_encoder) {
   const std::string where = "LoRA " + spec.file.string();
   std::error_code ec;
-  check(fs::is_regular_file(spec.file, ec), where + ": no such file");
+  // A folder is what diffusers' save_lora_weights writes: its one file goes by a fixed name.
+  fs::path path = spec.file;
+  if (fs::is_directory(path, ec)) {
+    path /= kDiffusersLoraFile;
+    check(fs::is_regular_file(path, ec),
+          where + ": a folder without " + kDiffusersLoraFile + " (expected a LoRA .safetensors file or a folder holding one under that name)");
+  }
+  check(fs::is_regular_file(path, ec), where + ": no such file");
   SafeTensors file = [&] {
     try {
-      return SafeTensors::open(spec.file);
+      return SafeTensors::open(path);
     } catch (const Error& e) {
       throw Error(where + ": not a safetensors file (" + e.what() + ")");
     }

@@ -131,6 +131,48 @@ TEST_F(InfoCli, SingleFileCountsAreThoseOfItsPrefixes) {
   }
 }
 
+// Each LoRA factor pair adapts one layer: the layers `info --lora` counts per network are the file's
+// down factors (kohya lora_down, PEFT lora_A, the older *_lora.down) under that network's prefix.
+struct LoraLayerCounts {
+  size_t unet = 0, text_encoder = 0;
+};
+LoraLayerCounts lora_down_factors(const fs::path& file) {
+  LoraLayerCounts c;
+  const SafeTensors f = SafeTensors::open(file);
+  for (const auto& name : f.names()) {
+    const bool down = name.find(".lora_down.") != std::string::npos || name.find(".lora_A.") != std::string::npos ||
+                      name.find("_lora.down.") != std::string::npos;
+    if (!down) continue;
+    const bool te = name.starts_with("lora_te_") || name.starts_with("text_encoder.");
+    ++(te ? c.text_encoder : c.unet);
+  }
+  return c;
+}
+
+TEST_F(InfoCli, LoraLayersPatchedAreTheFilesFactorPairs) {
+  const fs::path folder = test::fixture("mini-sd15");
+  SDWALK_REQUIRE_FIXTURE(folder / "model_index.json");
+  const fs::path lora_dir = test::fixture("lora");
+  if (!fs::is_directory(lora_dir)) GTEST_SKIP() << "no lora/ folder in " << test::fixtures_dir();
+  int checked = 0;
+  for (const auto& e : fs::directory_iterator(lora_dir)) {
+    // A folder is passed as it is (diffusers' save_lora_weights layout); its file holds the keys.
+    const fs::path file = e.is_directory() ? e.path() / "pytorch_lora_weights.safetensors" : e.path();
+    if (file.extension() != ".safetensors" || !fs::is_regular_file(file)) continue;
+    const InfoRun r = run_info(quoted(folder.string()) + " --json --lora " + quoted(e.path().string() + ":0.5"));
+    ASSERT_EQ(r.exit_code, 0) << e.path() << ": " << r.err;
+    const auto loras = nlohmann::json::parse(r.out).at("loras");
+    ASSERT_EQ(loras.size(), 1u);
+    const LoraLayerCounts want = lora_down_factors(file);
+    EXPECT_EQ(loras[0].at("unet_layers").get<size_t>(), want.unet) << file;
+    EXPECT_EQ(loras[0].at("text_encoder_layers").get<size_t>(), want.text_encoder) << file;
+    EXPECT_EQ(loras[0].at("layers").get<size_t>(), want.unet + want.text_encoder) << file;
+    EXPECT_EQ(loras[0].at("scale").get<double>(), 0.5) << file;
+    ++checked;
+  }
+  if (checked == 0) GTEST_SKIP() << "no LoRA file in " << lora_dir;
+}
+
 TEST_F(InfoCli, BadModelIsOneLineAndExitCode1) {
   const InfoRun r = run_info(quoted((fs::temp_directory_path() / "sdwalk_no_such_model").string()));
   EXPECT_EQ(r.exit_code, 1);

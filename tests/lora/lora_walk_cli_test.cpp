@@ -102,6 +102,7 @@ TEST_F(LoraWalkCli, BadInputGetsOneLineBeforeAnyWork) {
       {(dir_ / "not_a_lora.safetensors").string(), "conv_in.weight"},
       {(dir_ / "demo_style.safetensors").string() + ":strong", "not a number"},
       {(dir_ / "missing.safetensors").string(), "no such file"},
+      {dir_.string(), "a folder without pytorch_lora_weights.safetensors"},
   };
   for (const Case& c : cases) {
     const auto r = run_sdwalk(walk + shell_quote(c.lora));

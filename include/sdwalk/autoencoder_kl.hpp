@@ -1,6 +1,7 @@
 #pragma once
 // diffusers AutoencoderKL (SD 1.x VAE), built from its config.json and weights under diffusers'
 // tensor names. NCHW at the API, channels-last inside.
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 
@@ -21,7 +22,9 @@ class AutoencoderKL {
 
   // z: [B, latent_channels, h, w], already divided by scaling_factor() -> [B, out_channels,
   // h * downscale_factor(), w * downscale_factor()], unclamped (post_quant_conv + decoder).
-  Tensor decode(const Tensor& z) const;
+  // `after_up_block` (may be empty) runs after each of the decoder's up blocks, when the previous
+  // block's activations are freed (the pipeline hands their pages back to the system there).
+  Tensor decode(const Tensor& z, const std::function<void()>& after_up_block = nullptr) const;
 
   // Tiled decoding, for pictures whose activations would not fit; equal to decode() up to float
   // rounding. The decoder's head (conv_in and the mid block, whose attention sees every latent pixel)

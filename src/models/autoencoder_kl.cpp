@@ -94,14 +94,14 @@ AutoencoderKL::AutoencoderKL(const nlohmann::json& config, const Weights& weight
 
 AutoencoderKL::~AutoencoderKL() = default;
 
-Tensor AutoencoderKL::decode(const Tensor& z) const {
+Tensor AutoencoderKL::decode(const Tensor& z, const std::function<void()>& after_up_block) const {
   const Impl& m = *impl_;
   check(z.ndim() == 4 && z.dim(1) == m.latent_channels && z.dim(0) > 0 && z.dim(2) > 0 && z.dim(3) > 0,
         "vae: latents have shape " + shape_string(z.shape()) + ", expected [B, " + std::to_string(m.latent_channels) +
             ", h, w]");
   Tensor h = ops::nchw_to_nhwc(z.dtype() == DType::F32 ? z : z.to_f32());
   if (m.post_quant_conv.defined()) h = m.post_quant_conv.forward(h);
-  return ops::nhwc_to_nchw(m.decoder->forward(h));
+  return ops::nhwc_to_nchw(m.decoder->forward(h, after_up_block));
 }
 
 Tensor AutoencoderKL::decode_head(const Tensor& z_nhwc) const {

@@ -110,11 +110,16 @@ Decoder::Decoder(ParamReader& p, const std::string& prefix, int64_t latent_chann
 
 Tensor Decoder::forward_head(const Tensor& z) const { return mid_block_->forward(conv_in_.forward(z)); }
 
-Tensor Decoder::forward_tail(Tensor h) const {
-  for (const auto& b : up_blocks_) h = b.forward(std::move(h));
+Tensor Decoder::forward_tail(Tensor h, const std::function<void()>& after_up_block) const {
+  for (const auto& b : up_blocks_) {
+    h = b.forward(std::move(h));
+    if (after_up_block) after_up_block();
+  }
   return conv_out_.forward(conv_norm_out_.forward(h, /*silu=*/true));
 }
 
-Tensor Decoder::forward(const Tensor& z) const { return forward_tail(forward_head(z)); }
+Tensor Decoder::forward(const Tensor& z, const std::function<void()>& after_up_block) const {
+  return forward_tail(forward_head(z), after_up_block);
+}
 
 }  // namespace sdwalk::models

@@ -1,4 +1,5 @@
 #pragma once
+#include <functional>
 // AutoencoderKL's Encoder and Decoder (diffusers autoencoders/vae.py) and their blocks.
 // The VAE's norms use eps 1e-6 and its resnets take no time embedding.
 #include <optional>
@@ -73,12 +74,13 @@ class Encoder {
 class Decoder {
  public:
   Decoder(ParamReader& p, const std::string& prefix, int64_t latent_channels, int64_t out_channels, const VaeOptions& o);
-  Tensor forward(const Tensor& z) const;  // [N, h, w, latent] -> [N, h*f, w*f, out]
+  // [N, h, w, latent] -> [N, h*f, w*f, out]; `after_up_block` (may be empty) runs after each up block.
+  Tensor forward(const Tensor& z, const std::function<void()>& after_up_block = nullptr) const;
   // forward() in two parts, for tiled decoding: the head (conv_in, mid block with its attention over
   // all latent pixels) at latent resolution, then the tail (up blocks, norm, conv_out), which is
   // local: an output pixel depends on the head's output only within tail_reach() latent pixels.
   Tensor forward_head(const Tensor& z) const;  // [N, h, w, latent] -> [N, h, w, C]
-  Tensor forward_tail(Tensor h) const;         // [N, h, w, C] -> [N, h*f, w*f, out]
+  Tensor forward_tail(Tensor h, const std::function<void()>& after_up_block = nullptr) const;  // -> [N, h*f, w*f, out]
   int64_t tail_reach() const { return tail_reach_; }
 
  private:

@@ -21,12 +21,12 @@ GGML_COMMIT=8e800cef2948046cc47f9db6090491c6128ca42c
 src_git=$1 ggml_git=$2 out=$3
 jobs=${JOBS:-2}
 for g in "$src_git" "$ggml_git"; do
-  git --git-dir="$g" rev-parse --git-dir >/dev/null 2>&1 \
+  git -C "$g" rev-parse --git-dir >/dev/null 2>&1 \
     || { echo "sdcpp/build: '$g' is not a git directory" >&2; exit 2; }
 done
-git --git-dir="$src_git" cat-file -e "$SDCPP_COMMIT^{commit}" 2>/dev/null \
+git -C "$src_git" cat-file -e "$SDCPP_COMMIT^{commit}" 2>/dev/null \
   || { echo "sdcpp/build: $src_git lacks stable-diffusion.cpp commit $SDCPP_COMMIT" >&2; exit 2; }
-git --git-dir="$ggml_git" cat-file -e "$GGML_COMMIT^{commit}" 2>/dev/null \
+git -C "$ggml_git" cat-file -e "$GGML_COMMIT^{commit}" 2>/dev/null \
   || { echo "sdcpp/build: $ggml_git lacks ggml commit $GGML_COMMIT" >&2; exit 2; }
 command -v cmake >/dev/null || { echo "sdcpp/build: needs cmake" >&2; exit 2; }
 
@@ -54,19 +54,31 @@ if [ -n "$missing" ]; then
 else
   git -C "$src" sparse-checkout disable >/dev/null 2>&1 || true
 fi
-git -C "$src" -c advice.detachedHead=false checkout --quiet --force "$SDCPP_COMMIT"
+# (git names the absent blobs on stderr even outside the sparse checkout: shown on failure only)
+git -C "$src" -c advice.detachedHead=false checkout --quiet --force "$SDCPP_COMMIT" 2>"$out/checkout.log" \
+  || { cat "$out/checkout.log" >&2; echo "sdcpp/build: checkout of $SDCPP_COMMIT failed" >&2; exit 1; }
 stubbed=""
 for path in $missing; do
-  case "$path" in $vocab_dir/*.hpp) : >"$src/$path"; stubbed="$stubbed $path" ;; esac
+  case "$path" in $vocab_dir/*.hpp) stubbed="$stubbed $path" ;; esac
 done
 if [ -n "$stubbed" ]; then
-  # The arrays vocab.cpp reads that no present header defines, as one zero byte each.
+  # The arrays vocab.cpp reads that no present header defines, as one zero byte each, all in the
+  # first placeholder (the others empty). Rewritten only when they change (no needless rebuilds).
+  present=$(cd "$src" && for f in "$vocab_dir"/*.hpp; do
+    case " $stubbed " in *" $f "*) ;; *) echo "$f" ;; esac; done)
   used=$(grep -o '[A-Za-z0-9_]*_str)' "$src/$vocab_dir/vocab.cpp" | tr -d ')' | sort -u)
-  first=${stubbed# }; first=$src/${first%% *}
-  for name in $used; do
-    grep -qs "\b$name\[\]" "$src/$vocab_dir"/*.hpp       || echo "static const unsigned char $name[] = {0};  // placeholder: blob absent from the snapshot" >>"$first"
+  first=${stubbed# }; first=${first%% *}
+  for path in $stubbed; do
+    tmp=$(mktemp)
+    if [ "$path" = "$first" ]; then
+      for name in $used; do
+        (cd "$src" && grep -qs "\b$name\[\]" $present) \
+          || echo "static const unsigned char $name[] = {0};  // placeholder: blob absent from the snapshot" >>"$tmp"
+      done
+    fi
+    if cmp -s "$tmp" "$src/$path"; then rm -f "$tmp"; else mv "$tmp" "$src/$path"; chmod 644 "$src/$path"; fi
   done
-  echo "sdcpp/build: placeholders for vocabularies absent from the snapshot:$stubbed" >&2
+  echo "sdcpp/build: placeholders (SD 1.x/2.x only) for vocabularies absent from the snapshot:$stubbed" >&2
 fi
 [ "$(git -C "$src" ls-tree HEAD ggml | awk '{ print $3 }')" = "$GGML_COMMIT" ] \
   || { echo "sdcpp/build: sd.cpp $SDCPP_COMMIT does not pin ggml $GGML_COMMIT" >&2; exit 1; }

@@ -33,7 +33,7 @@ command -v cmake >/dev/null || { echo "sdcpp/build: needs cmake" >&2; exit 2; }
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 src=$out/src
-# A checkout from the git directories, at the pinned commits (kept between runs; re-pinned each run).
+# A checkout from the git directories, at the pinned commits (kept between runs).
 [ -d "$src/.git" ] || git clone --quiet --no-checkout "$src_git" "$src"
 git -C "$src" fetch --quiet "$src_git" "$SDCPP_COMMIT" 2>/dev/null || true
 # A snapshot may lack its largest blobs. Those under assets/ are not built; the tokenizer vocabularies
@@ -49,14 +49,17 @@ for path in $missing; do
     *) echo "sdcpp/build: $src_git lacks the contents of $path, which the build needs" >&2; exit 1 ;;
   esac
 done
-if [ -n "$missing" ]; then
-  git -C "$src" sparse-checkout set --no-cone '/*' $(printf '!/%s ' $missing) >/dev/null 2>&1
-else
-  git -C "$src" sparse-checkout disable >/dev/null 2>&1 || true
+# Checked out once (both steps below remove the placeholders, which would rebuild that file each run).
+if [ "$(git -C "$src" rev-parse -q --verify HEAD 2>/dev/null || true)" != "$SDCPP_COMMIT" ]; then
+  if [ -n "$missing" ]; then
+    git -C "$src" sparse-checkout set --no-cone '/*' $(printf '!/%s ' $missing) >/dev/null 2>&1
+  else
+    git -C "$src" sparse-checkout disable >/dev/null 2>&1 || true
+  fi
+  # (git names the absent blobs on stderr even outside the sparse checkout: shown on failure only)
+  git -C "$src" -c advice.detachedHead=false checkout --quiet --force "$SDCPP_COMMIT" 2>"$out/checkout.log" \
+    || { cat "$out/checkout.log" >&2; echo "sdcpp/build: checkout of $SDCPP_COMMIT failed" >&2; exit 1; }
 fi
-# (git names the absent blobs on stderr even outside the sparse checkout: shown on failure only)
-git -C "$src" -c advice.detachedHead=false checkout --quiet --force "$SDCPP_COMMIT" 2>"$out/checkout.log" \
-  || { cat "$out/checkout.log" >&2; echo "sdcpp/build: checkout of $SDCPP_COMMIT failed" >&2; exit 1; }
 stubbed=""
 for path in $missing; do
   case "$path" in $vocab_dir/*.hpp) stubbed="$stubbed $path" ;; esac

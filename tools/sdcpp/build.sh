@@ -50,7 +50,10 @@ for path in $missing; do
   esac
 done
 # Checked out once (both steps below remove the placeholders, which would rebuild that file each run).
-if [ "$(git -C "$src" rev-parse -q --verify HEAD 2>/dev/null || true)" != "$SDCPP_COMMIT" ]; then
+# ($out/checked-out names the commit of the last complete checkout; a fresh clone's HEAD is no proof.)
+if [ "$(cat "$out/checked-out" 2>/dev/null || true)" != "$SDCPP_COMMIT" ] \
+   || [ "$(git -C "$src" rev-parse -q --verify HEAD 2>/dev/null || true)" != "$SDCPP_COMMIT" ]; then
+  rm -f "$out/checked-out"
   if [ -n "$missing" ]; then
     git -C "$src" sparse-checkout set --no-cone '/*' $(printf '!/%s ' $missing) >/dev/null 2>&1
   else
@@ -59,6 +62,7 @@ if [ "$(git -C "$src" rev-parse -q --verify HEAD 2>/dev/null || true)" != "$SDCP
   # (git names the absent blobs on stderr even outside the sparse checkout: shown on failure only)
   git -C "$src" -c advice.detachedHead=false checkout --quiet --force "$SDCPP_COMMIT" 2>"$out/checkout.log" \
     || { cat "$out/checkout.log" >&2; echo "sdcpp/build: checkout of $SDCPP_COMMIT failed" >&2; exit 1; }
+  echo "$SDCPP_COMMIT" >"$out/checked-out"
 fi
 stubbed=""
 for path in $missing; do

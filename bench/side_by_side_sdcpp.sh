@@ -6,7 +6,7 @@
 #
 #   bench/side_by_side_sdcpp.sh --sd PATH/TO/sd-cli --model CKPT.safetensors --tokenizer DIR
 #       [--size 512] [--steps 4] [--threads 2] [--guidance 7.5] [--precision auto] [--runs 1]
-#       [--sdwalk build/sdwalk]
+#       [--sdwalk build/sdwalk] [--sd-args "..."] [--sdwalk-args "..."]
 #
 # CKPT: an SD 1.x single-file checkpoint (original LDM layout) both tools read, with f16 weights
 # (both keep them f16: sdwalk --weights f16, sd.cpp --type f16); --tokenizer: a CLIP tokenizer folder
@@ -14,7 +14,9 @@
 # Euler (sdwalk --scheduler euler, sd.cpp --sampling-method euler, its default discrete sigmas),
 # classifier-free guidance with an empty negative prompt on both. --precision is sdwalk's (auto: bf16
 # matmuls where the CPU has AVX512_BF16/AMX, else f32; sd.cpp's CPU backend has no such switch). Each
-# tool runs --runs times in turn and its fastest run is reported. Run it on a quiet machine.
+# tool runs --runs times in turn and its fastest run is reported. --sd-args / --sdwalk-args: more flags
+# for one tool (split at spaces), e.g. --sd-args "--diffusion-fa --vae-conv-direct". Run it on a
+# quiet machine.
 #
 # Reproducing (no internet needed; nothing of sd.cpp enters this repository):
 #   1. sd.cpp at the pinned commits, built outside the repo (prints the path of sd-cli):
@@ -30,23 +32,26 @@
 #        --model /work/sdcpp-ckpt/random-sd15-ldm.safetensors --tokenizer /work/shared/fixtures/clip_tokenizer --runs 3
 # Random weights make noise images, but the work per step is a real SD 1.5's.
 #
-# What the columns mean: "sampling" is the denoising loop as each tool times it; sd.cpp loads its
-# weights lazily, so its figure includes reading the UNet's (the "weight loading" row sums every
-# "loading tensors completed" line of its log; sdwalk maps its file before the loop). "per step" is
-# sdwalk's own s/step line and sd.cpp's sampling time over the steps.
+# What the rows mean: "sampling" is sd.cpp's denoising loop as it times it; sd.cpp loads weights
+# lazily, so that includes reading the UNet's ("weight loading" sums every "loading tensors completed"
+# line of its log). "per step" is sdwalk's own s/step line, and sd.cpp's sampling time less the UNet
+# load inside it, over the steps (sdwalk maps its file before the loop; the page cache is warm after
+# the first run, so use --runs 2 or more).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 die() { echo "side_by_side_sdcpp: $*" >&2; exit 2; }
 sd="" model="" tokenizer="" size=512 steps=4 threads=2 guidance=7.5 precision=auto sdwalk=build/sdwalk runs=1
+sd_args="" sdwalk_args=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    --sd|--model|--tokenizer|--size|--steps|--threads|--guidance|--precision|--sdwalk|--runs)
+    --sd|--model|--tokenizer|--size|--steps|--threads|--guidance|--precision|--sdwalk|--runs|--sd-args|--sdwalk-args)
       [ $# -ge 2 ] || die "$1 needs a value (see the header of $0)"
       v=$2; case "$1" in
         --sd) sd=$v ;; --model) model=$v ;; --tokenizer) tokenizer=$v ;; --size) size=$v ;;
         --steps) steps=$v ;; --threads) threads=$v ;; --guidance) guidance=$v ;;
         --precision) precision=$v ;; --sdwalk) sdwalk=$v ;; --runs) runs=$v ;;
+        --sd-args) sd_args=$v ;; --sdwalk-args) sdwalk_args=$v ;;
       esac
       shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -74,6 +79,9 @@ echo "flags: $(grep -o -w 'avx[^ ]*\|amx[^ ]*\|f16c\|fma' /proc/cpuinfo | sort -
 echo "sd.cpp: $("$sd" --version 2>&1 | head -1 || true)"
 echo "run: ${size}x${size}, $steps steps euler, guidance $guidance, seed 1, $threads threads, f16 weights," \
   "sdwalk --precision $precision, best of $runs"
+[ -z "$sd_args$sdwalk_args" ] || echo "extra flags: sd.cpp '$sd_args', sdwalk '$sdwalk_args'"
+read -r -a sd_extra <<<"$sd_args"
+read -r -a sdwalk_extra <<<"$sdwalk_args"
 
 # Runs a command under GNU time, its output in $log; prints "<wall s> <peak RSS MB> <log>".
 timed() {
@@ -88,11 +96,12 @@ for tool in sdwalk sdcpp; do
     if [ $tool = sdwalk ]; then
       timed "$out/sdwalk-$r.log" "$sdwalk" generate --model "$model" --tokenizer "$tokenizer" --prompt "$prompt" \
         --height "$size" --width "$size" --steps "$steps" --guidance-scale "$guidance" --threads "$threads" \
-        --seed 1 --scheduler euler --weights f16 --precision "$precision" -o "$out/sdwalk-$r.png" >>"$out/$tool.runs"
+        --seed 1 --scheduler euler --weights f16 --precision "$precision" ${sdwalk_extra[@]+"${sdwalk_extra[@]}"} \
+        -o "$out/sdwalk-$r.png" >>"$out/$tool.runs"
     else
       timed "$out/sdcpp-$r.log" "$sd" -m "$model" -p "$prompt" -H "$size" -W "$size" --steps "$steps" \
         --cfg-scale "$guidance" -t "$threads" -s 1 --sampling-method euler --type f16 \
-        -o "$out/sdcpp-$r.png" >>"$out/$tool.runs"
+        ${sd_extra[@]+"${sd_extra[@]}"} -o "$out/sdcpp-$r.png" >>"$out/$tool.runs"
     fi
   done
 done
@@ -110,7 +119,12 @@ cpp_decode=$(cpp_time decode_first_stage)
 cpp_text=$(cpp_time get_learned_condition)
 cpp_load=$(grep -o 'loading tensors completed, taking [0-9.]*' "$cpp_log" | grep -o '[0-9.]*$' \
   | awk '{ s += $1 } END { if (NR) printf "%.2f", s }' || true)
-cpp_step=$([ -n "$cpp_sampling" ] && awk -v s="$cpp_sampling" -v n="$steps" 'BEGIN { printf "%.2f", s / n }' || true)
+# The weight loads logged between "generating image" and "sampling completed": the UNet's, lazily.
+cpp_sampling_load=$(tr '\r' '\n' <"$cpp_log" | awk '/generating image:/ { on = 1 } /sampling completed/ { on = 0 }
+  on && /loading tensors completed, taking/ { sub(/.*loading tensors completed, taking /, ""); s += $0 + 0 }
+  END { printf "%.2f", s }')
+cpp_step=$([ -n "$cpp_sampling" ] && awk -v s="$cpp_sampling" -v l="$cpp_sampling_load" -v n="$steps" \
+  'BEGIN { printf "%.2f", (s - l) / n }' || true)
 
 row() { printf '%-30s %10s %10s\n' "$1" "${2:--}" "${3:--}"; }
 row "" sdwalk sd.cpp
@@ -118,6 +132,7 @@ row "wall (s)" "$walk_s" "$cpp_s"
 row "peak RSS (MB)" "$walk_mb" "$cpp_mb"
 row "per step, CFG (s)" "$walk_step" "$cpp_step"
 row "sampling (s)" "" "$cpp_sampling"
+row "  of which UNet loading (s)" "" "$cpp_sampling_load"
 row "text encoder (s)" "" "$cpp_text"
 row "vae decode (s)" "" "$cpp_decode"
 row "weight loading (s)" "" "$cpp_load"

@@ -1,8 +1,8 @@
 // main() of the Google Benchmark programs: Google Benchmark's own, with OpenMP's workers told to
-// wait passively first (see sdwalk/ops.hpp: spinning workers stall shared machines).
+// wait passively first (see backend/cpu/ops.hpp: spinning workers stall shared machines).
 #include <benchmark/benchmark.h>
 
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 int main(int argc, char** argv) {
   sdwalk::ops::use_passive_omp_wait(argv);

@@ -4,8 +4,8 @@
 
 #include <cstdlib>
 
-#include "sdwalk/ops.hpp"
-#include "sdwalk/random_weights.hpp"
+#include "backend/cpu/ops.hpp"
+#include "models/random_weights.hpp"
 
 namespace {
 

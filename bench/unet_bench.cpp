@@ -7,9 +7,9 @@
 #include <cstdlib>
 #include <memory>
 
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 #include "sdwalk/precision.hpp"
-#include "sdwalk/random_weights.hpp"
+#include "models/random_weights.hpp"
 #include "sdwalk/torch_generator.hpp"
 #include "sdwalk/unet_2d_condition_model.hpp"
 

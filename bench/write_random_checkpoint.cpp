@@ -7,7 +7,7 @@
 #include <string>
 
 #include "sdwalk/error.hpp"
-#include "sdwalk/random_weights.hpp"
+#include "models/random_weights.hpp"
 
 namespace {
 

@@ -13,7 +13,7 @@
 #include "sdwalk/error.hpp"
 #include "sdwalk/frame_distance.hpp"
 #include "sdwalk/image.hpp"
-#include "sdwalk/pipeline.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 #include "sdwalk/request_checks.hpp"
 #include "sdwalk/run_folder.hpp"
 #include "sdwalk/walk.hpp"

@@ -5,7 +5,7 @@
 #include <string>
 
 #include "sdwalk/model_files.hpp"
-#include "sdwalk/pipeline.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 #include "sdwalk/tensor.hpp"
 
 namespace sdwalk {

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "sdwalk/image.hpp"
-#include "sdwalk/pipeline.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 #include "sdwalk/shard.hpp"
 #include "sdwalk/walk.hpp"
 #include "sdwalk/walk_curve.hpp"

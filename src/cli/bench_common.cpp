@@ -2,7 +2,7 @@
 
 #include <sys/resource.h>
 
-#include "sdwalk/random_weights.hpp"
+#include "models/random_weights.hpp"
 
 namespace sdwalk::cli {
 

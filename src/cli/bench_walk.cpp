@@ -17,8 +17,8 @@
 #include "cli/demo_model.hpp"
 #include "cli/model_options.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/ops.hpp"
-#include "sdwalk/random_weights.hpp"
+#include "backend/cpu/ops.hpp"
+#include "models/random_weights.hpp"
 #include "sdwalk/run_folder.hpp"
 #include "sdwalk/walk_runner.hpp"
 

@@ -16,8 +16,8 @@
 #include "sdwalk/clip_text_model.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/model_files.hpp"
-#include "sdwalk/ops.hpp"
-#include "sdwalk/random_weights.hpp"
+#include "backend/cpu/ops.hpp"
+#include "models/random_weights.hpp"
 #include "sdwalk/torch_generator.hpp"
 #include "sdwalk/unet_2d_condition_model.hpp"
 

@@ -11,7 +11,7 @@
 #include "cli/model_options.hpp"
 #include "cli/progress.hpp"
 #include "sdwalk/engine.hpp"
-#include "sdwalk/file_checks.hpp"
+#include "core/file_checks.hpp"
 #include "sdwalk/safetensors.hpp"
 
 namespace sdwalk::cli {

@@ -9,7 +9,7 @@
 #include "cli/demo_model.hpp"
 #include "cli/image_input.hpp"
 #include "cli/scheduler_flags.hpp"
-#include "sdwalk/file_checks.hpp"
+#include "core/file_checks.hpp"
 #include "sdwalk/seed.hpp"
 
 namespace sdwalk::cli {

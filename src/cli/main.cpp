@@ -3,7 +3,7 @@
 #include <exception>
 
 #include "cli/commands.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 #include "sdwalk/error.hpp"
 
 int main(int argc, char** argv) {

@@ -8,7 +8,7 @@
 
 #include "cli/thread_count.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk::cli {
 

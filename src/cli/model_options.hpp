@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "sdwalk/engine.hpp"
-#include "sdwalk/pipeline.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 
 namespace sdwalk::cli {
 

@@ -1,4 +1,4 @@
-#include "sdwalk/atomic_file.hpp"
+#include "core/atomic_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "sdwalk/error.hpp"
-#include "sdwalk/file_checks.hpp"
+#include "core/file_checks.hpp"
 
 namespace sdwalk {
 

@@ -1,4 +1,4 @@
-#include "sdwalk/file_checks.hpp"
+#include "core/file_checks.hpp"
 
 #include <sys/stat.h>
 

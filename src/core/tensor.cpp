@@ -9,7 +9,7 @@
 #include <sstream>
 
 #include "sdwalk/error.hpp"
-#include "sdwalk/half.hpp"
+#include "core/half.hpp"
 
 namespace sdwalk {
 

@@ -3,7 +3,7 @@
 // is used when it is the only weight file.
 #include "io/model_loading.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/file_checks.hpp"
+#include "core/file_checks.hpp"
 
 namespace sdwalk::io {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "io/model_loading.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/file_checks.hpp"
+#include "core/file_checks.hpp"
 
 namespace sdwalk {
 namespace {

@@ -1,5 +1,5 @@
 #include "sdwalk/safetensors.hpp"
-#include "sdwalk/file_checks.hpp"
+#include "core/file_checks.hpp"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -14,7 +14,7 @@
 #include <set>
 
 #include "io/mapped_pages.hpp"
-#include "sdwalk/atomic_file.hpp"
+#include "core/atomic_file.hpp"
 #include "sdwalk/error.hpp"
 
 namespace sdwalk {

@@ -4,8 +4,8 @@
 
 #include "io/model_loading.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/file_checks.hpp"
-#include "sdwalk/python_json.hpp"
+#include "core/file_checks.hpp"
+#include "core/python_json.hpp"
 
 namespace sdwalk::io {
 namespace {

@@ -1,4 +1,4 @@
-#include "sdwalk/weights_hash.hpp"
+#include "io/weights_hash.hpp"
 
 #include <cstdio>
 #include <cstring>

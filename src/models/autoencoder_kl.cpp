@@ -7,7 +7,7 @@
 #include "models/local_ops.hpp"
 #include "models/vae.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk {
 

@@ -9,8 +9,8 @@
 
 #include "models/low_rank.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/half.hpp"
-#include "sdwalk/ops.hpp"
+#include "core/half.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk {
 

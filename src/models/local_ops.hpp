@@ -1,5 +1,5 @@
 #pragma once
-// Small element moves the models need that the kernel contract (sdwalk/ops.hpp) does not offer.
+// Small element moves the models need that the kernel contract (backend/cpu/ops.hpp) does not offer.
 // They are O(elements) copies, cheap next to the convolutions around them.
 #include "sdwalk/tensor.hpp"
 

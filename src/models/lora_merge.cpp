@@ -4,7 +4,7 @@
 // The sum is formed in f32 whatever the checkpoint's dtype.
 #include "sdwalk/error.hpp"
 #include "sdwalk/lora.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk {
 

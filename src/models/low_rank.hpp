@@ -3,7 +3,7 @@
 // to the layer built from <module>.weight.
 #include <string>
 
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 #include "sdwalk/weights.hpp"
 
 namespace sdwalk::models {

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 #include "sdwalk/weights.hpp"
 
 namespace sdwalk::models {

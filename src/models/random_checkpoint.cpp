@@ -6,7 +6,7 @@
 #include <map>
 
 #include "sdwalk/error.hpp"
-#include "sdwalk/random_weights.hpp"
+#include "models/random_weights.hpp"
 #include "sdwalk/safetensors.hpp"
 
 namespace sdwalk {

@@ -1,14 +1,14 @@
-// Random SD 1.5-sized weights for benchmarks (see sdwalk/random_weights.hpp). Names and shapes come
+// Random SD 1.5-sized weights for benchmarks (see models/random_weights.hpp). Names and shapes come
 // from the loader's schema (io/model_loading.hpp), values from a counter-based hash so they are the
 // same whatever the thread count and whatever order the tensors are filled in.
-#include "sdwalk/random_weights.hpp"
+#include "models/random_weights.hpp"
 
 #include <algorithm>
 
 #include "io/model_loading.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/half.hpp"
-#include "sdwalk/ops.hpp"
+#include "core/half.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk {
 namespace {

@@ -10,7 +10,7 @@
 #include "models/param_reader.hpp"
 #include "sdwalk/autoencoder_kl.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk {
 namespace {

@@ -18,7 +18,7 @@ extern "C" {
 #include "output/av_error.hpp"
 #include "sdwalk/animation.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/file_checks.hpp"
+#include "core/file_checks.hpp"
 
 namespace sdwalk {
 namespace fs = std::filesystem;

@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "output/sink_base.hpp"
-#include "sdwalk/atomic_file.hpp"
+#include "core/atomic_file.hpp"
 #include "sdwalk/error.hpp"
 
 namespace sdwalk::detail {

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "output/png_io.hpp"
-#include "sdwalk/atomic_file.hpp"
-#include "sdwalk/file_checks.hpp"
+#include "core/atomic_file.hpp"
+#include "core/file_checks.hpp"
 #include "sdwalk/error.hpp"
 
 namespace sdwalk {

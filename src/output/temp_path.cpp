@@ -11,9 +11,9 @@
 #include <memory>
 #include <vector>
 
-#include "sdwalk/atomic_file.hpp"
+#include "core/atomic_file.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/file_checks.hpp"
+#include "core/file_checks.hpp"
 
 namespace sdwalk::detail {
 namespace {

@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "output/sink_base.hpp"
-#include "sdwalk/atomic_file.hpp"
+#include "core/atomic_file.hpp"
 #include "sdwalk/error.hpp"
 
 namespace sdwalk::detail {

@@ -5,13 +5,13 @@
 
 #include <cmath>
 
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 #include "sdwalk/request_checks.hpp"
-#include "sdwalk/run_fingerprint.hpp"
+#include "pipeline/run_fingerprint.hpp"
 #include "sdwalk/scheduler.hpp"
 #include "sdwalk/torch_generator.hpp"
 #include "sdwalk/walk_runner.hpp"
-#include "sdwalk/weights_hash.hpp"
+#include "io/weights_hash.hpp"
 
 namespace sdwalk {
 

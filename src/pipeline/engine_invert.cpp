@@ -1,8 +1,8 @@
 // Engine::invert: a picture to noise, then the picture regenerated from that noise with plain DDIM
 // (guidance 1) and measured against the input and against the VAE's own round trip.
 #include "sdwalk/engine.hpp"
-#include "sdwalk/ops.hpp"
-#include "sdwalk/weights_hash.hpp"
+#include "backend/cpu/ops.hpp"
+#include "io/weights_hash.hpp"
 
 namespace sdwalk {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "sdwalk/error.hpp"
-#include "sdwalk/pipeline.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 
 namespace sdwalk {
 

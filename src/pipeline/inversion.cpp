@@ -10,7 +10,7 @@
 #include <cmath>
 
 #include "sdwalk/error.hpp"
-#include "sdwalk/pipeline.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 
 namespace sdwalk {
 

@@ -1,13 +1,13 @@
-#include "sdwalk/run_fingerprint.hpp"
+#include "pipeline/run_fingerprint.hpp"
 
 #include <fstream>
 #include <iterator>
 #include <set>
 
 #include "sdwalk/error.hpp"
-#include "sdwalk/file_checks.hpp"
+#include "core/file_checks.hpp"
 #include "sdwalk/image.hpp"
-#include "sdwalk/weights_hash.hpp"
+#include "io/weights_hash.hpp"
 
 namespace sdwalk {
 namespace fs = std::filesystem;

@@ -12,11 +12,11 @@
 
 #include "output/temp_path.hpp"
 #include "sdwalk/animation.hpp"
-#include "sdwalk/atomic_file.hpp"
+#include "core/atomic_file.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/file_checks.hpp"
+#include "core/file_checks.hpp"
 #include "sdwalk/image.hpp"
-#include "sdwalk/run_fingerprint.hpp"
+#include "pipeline/run_fingerprint.hpp"
 
 namespace sdwalk {
 namespace fs = std::filesystem;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "sdwalk/atomic_file.hpp"
+#include "core/atomic_file.hpp"
 #include "sdwalk/error.hpp"
 
 namespace sdwalk {

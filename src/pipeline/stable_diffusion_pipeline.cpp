@@ -1,4 +1,4 @@
-#include "sdwalk/pipeline.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 
 #include <malloc.h>
 
@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "sdwalk/error.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 #include "sdwalk/request_checks.hpp"
 
 namespace sdwalk {

@@ -1,6 +1,6 @@
-// parse_vae_tiling (sdwalk/pipeline.hpp), on its own so that readers of settings need not link the pipeline.
+// parse_vae_tiling (sdwalk/stable_diffusion_pipeline.hpp), on its own so that readers of settings need not link the pipeline.
 #include "sdwalk/error.hpp"
-#include "sdwalk/pipeline.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 
 namespace sdwalk {
 

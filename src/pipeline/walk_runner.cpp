@@ -9,11 +9,11 @@
 #include "output/temp_path.hpp"
 #include "pipeline/frame_files.hpp"
 #include "sdwalk/animation.hpp"
-#include "sdwalk/atomic_file.hpp"
+#include "core/atomic_file.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/image.hpp"
 #include "sdwalk/request_checks.hpp"
-#include "sdwalk/file_checks.hpp"
+#include "core/file_checks.hpp"
 #include "sdwalk/safetensors.hpp"
 
 namespace sdwalk {

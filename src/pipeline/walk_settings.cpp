@@ -7,8 +7,8 @@
 
 #include "sdwalk/animation.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/file_checks.hpp"
-#include "sdwalk/pipeline.hpp"
+#include "core/file_checks.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 #include "sdwalk/scheduler.hpp"
 #include "sdwalk/seed.hpp"
 

@@ -5,7 +5,7 @@
 #include <map>
 
 #include "sdwalk/error.hpp"
-#include "sdwalk/python_json.hpp"
+#include "core/python_json.hpp"
 #include "sdwalk/scheduler.hpp"
 
 namespace sdwalk {

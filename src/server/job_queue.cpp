@@ -5,7 +5,7 @@
 #include <future>
 #include <random>
 
-#include "sdwalk/atomic_file.hpp"
+#include "core/atomic_file.hpp"
 #include "sdwalk/run_folder.hpp"
 #include "server/http_error.hpp"
 

@@ -1,5 +1,5 @@
 #include "sdwalk/clip_tokenizer.hpp"
-#include "sdwalk/file_checks.hpp"
+#include "core/file_checks.hpp"
 
 #include <algorithm>
 #include <fstream>

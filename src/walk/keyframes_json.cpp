@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "sdwalk/error.hpp"
-#include "sdwalk/file_checks.hpp"
+#include "core/file_checks.hpp"
 #include "sdwalk/keyframes.hpp"
 
 namespace sdwalk {

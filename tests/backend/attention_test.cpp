@@ -4,7 +4,7 @@
 #include "backend/reference.hpp"
 #include "common/compare.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk::test {
 namespace {

@@ -8,8 +8,8 @@
 
 #include "backend/cpu/half_weights.hpp"
 #include "backend/reference.hpp"
-#include "sdwalk/half.hpp"
-#include "sdwalk/ops.hpp"
+#include "core/half.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk::test {
 namespace {

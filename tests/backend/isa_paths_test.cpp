@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "backend/reference.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk::test {
 namespace {

@@ -6,7 +6,7 @@
 #include <functional>
 
 #include "backend/reference.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk::test {
 namespace {

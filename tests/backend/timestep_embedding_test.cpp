@@ -6,7 +6,7 @@
 
 #include "common/compare.hpp"
 #include "common/fixtures.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk::test {
 namespace {

@@ -4,7 +4,7 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "sdwalk/python_json.hpp"
+#include "core/python_json.hpp"
 
 namespace sdwalk::test {
 

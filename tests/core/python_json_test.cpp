@@ -1,4 +1,4 @@
-#include "sdwalk/python_json.hpp"
+#include "core/python_json.hpp"
 
 #include <gtest/gtest.h>
 

@@ -11,7 +11,7 @@
 
 #include "fuzz_support.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/python_json.hpp"
+#include "core/python_json.hpp"
 #include "sdwalk/scheduler.hpp"
 
 namespace {

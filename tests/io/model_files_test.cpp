@@ -15,7 +15,7 @@
 #include "common/fixtures.hpp"
 #include "io/model_loading.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/python_json.hpp"
+#include "core/python_json.hpp"
 
 namespace sdwalk {
 namespace {

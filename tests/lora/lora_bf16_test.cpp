@@ -7,8 +7,8 @@
 
 #include "common/compare.hpp"
 #include "common/fixtures.hpp"
-#include "sdwalk/ops.hpp"
-#include "sdwalk/pipeline.hpp"
+#include "backend/cpu/ops.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 #include "sdwalk/safetensors.hpp"
 #include "sdwalk/precision.hpp"
 #include "sdwalk/scheduler.hpp"

@@ -10,8 +10,8 @@
 #include "common/compare.hpp"
 #include "common/fixtures.hpp"
 #include "pipeline/fixture_pipeline_run.hpp"
-#include "sdwalk/ops.hpp"
-#include "sdwalk/pipeline.hpp"
+#include "backend/cpu/ops.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 
 namespace sdwalk {
 namespace {

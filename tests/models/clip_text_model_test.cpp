@@ -11,7 +11,7 @@
 #include "sdwalk/clip_text_model.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/model_files.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk::test {
 namespace {

@@ -8,7 +8,7 @@
 #include "common/fixtures.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/model_files.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 #include "sdwalk/unet_2d_condition_model.hpp"
 
 namespace sdwalk::test {

@@ -12,7 +12,7 @@
 #include "common/fixtures.hpp"
 #include "models/model_sources.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 #include "sdwalk/unet_2d_condition_model.hpp"
 
 namespace sdwalk {

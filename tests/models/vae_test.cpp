@@ -14,7 +14,7 @@
 #include "models/model_sources.hpp"
 #include "sdwalk/autoencoder_kl.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk {
 namespace {

@@ -13,7 +13,7 @@
 #include <map>
 
 #include "common/fixtures.hpp"
-#include "sdwalk/pipeline.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 #include "sdwalk/walk.hpp"
 
 namespace sdwalk {

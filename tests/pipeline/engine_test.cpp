@@ -10,7 +10,7 @@
 #include "common/compare.hpp"
 #include "common/fixtures.hpp"
 #include "pipeline/pipeline_cases.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 #include "sdwalk/safetensors.hpp"
 
 namespace sdwalk {

@@ -4,7 +4,7 @@
 // step's latents, the final latents and the image, each against the fixtures README's tolerance.
 #include <string>
 
-#include "sdwalk/pipeline.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 #include "sdwalk/safetensors.hpp"
 
 namespace sdwalk::test {

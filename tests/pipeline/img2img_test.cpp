@@ -8,7 +8,7 @@
 #include "common/compare.hpp"
 #include "common/fixtures.hpp"
 #include "sdwalk/image.hpp"
-#include "sdwalk/pipeline.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 #include "sdwalk/torch_generator.hpp"
 
 namespace sdwalk {

@@ -13,7 +13,7 @@
 
 #include "common/fixtures.hpp"
 #include "sdwalk/image.hpp"
-#include "sdwalk/pipeline.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 #include "sdwalk/walk_runner.hpp"
 
 namespace sdwalk {

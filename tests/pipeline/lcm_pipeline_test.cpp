@@ -9,7 +9,7 @@
 #include "common/compare.hpp"
 #include "common/fixtures.hpp"
 #include "pipeline/fixture_pipeline_run.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk {
 namespace {

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "sdwalk/pipeline.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 #include "sdwalk/safetensors.hpp"
 
 namespace sdwalk::test {

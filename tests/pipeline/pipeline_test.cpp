@@ -1,5 +1,5 @@
 // Full text-to-image runs against diffusers' StableDiffusionPipeline (expected/pipeline_*.safetensors).
-#include "sdwalk/pipeline.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,7 @@
 #include "common/compare.hpp"
 #include "common/fixtures.hpp"
 #include "pipeline/pipeline_cases.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 #include "sdwalk/torch_generator.hpp"
 
 namespace sdwalk {

@@ -10,7 +10,7 @@
 
 #include "common/fixtures.hpp"
 #include "pipeline/fixture_pipeline_run.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk {
 namespace {

@@ -6,7 +6,7 @@
 
 #include "common/error_of.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/python_json.hpp"
+#include "core/python_json.hpp"
 #include "sdwalk/scheduler.hpp"
 
 namespace sdwalk {

@@ -15,7 +15,7 @@
 #include "common/fixtures.hpp"
 #include "schedulers/scheduler_classes.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/python_json.hpp"
+#include "core/python_json.hpp"
 #include "sdwalk/scheduler.hpp"
 
 namespace sdwalk {

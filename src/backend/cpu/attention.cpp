@@ -23,7 +23,7 @@
 #include "backend/cpu/op_counters.hpp"
 #include "backend/cpu/vec_math.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk::ops {
 

@@ -16,7 +16,7 @@
 #include "backend/cpu/dnnl_context.hpp"
 #include "backend/cpu/isa_dispatch.hpp"
 #include "backend/cpu/vec_math.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk::ops::detail {
 

@@ -19,8 +19,8 @@
 #include <limits>
 #include <vector>
 
-#include "sdwalk/half.hpp"
-#include "sdwalk/ops.hpp"
+#include "core/half.hpp"
+#include "backend/cpu/ops.hpp"
 #include "sdwalk/precision.hpp"
 
 namespace sdwalk::ops::detail {

@@ -17,7 +17,7 @@
 #include "backend/cpu/half_weights.hpp"
 #include "backend/cpu/op_counters.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk::ops {
 

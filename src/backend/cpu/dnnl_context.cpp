@@ -5,7 +5,7 @@
 #include <cstdlib>
 
 #include "sdwalk/error.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk::ops::detail {
 

@@ -5,7 +5,7 @@
 #include "backend/cpu/isa_dispatch.hpp"
 #include "backend/cpu/vec_math.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk::ops {
 

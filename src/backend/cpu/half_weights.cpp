@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "backend/cpu/dnnl_context.hpp"
-#include "sdwalk/half.hpp"
+#include "core/half.hpp"
 
 namespace sdwalk::ops::detail {
 

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk::ops::detail {
 

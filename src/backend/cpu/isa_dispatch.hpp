@@ -4,7 +4,7 @@
 // always_inline function: inlined into each wrapper it takes that wrapper's target, and vec_math's
 // 16-lane vectors become one zmm (avx512), two ymm (avx2) or four xmm (generic) registers.
 // Files built with -ffp-contract=off (CMakeLists.txt) compute the same bits on every path.
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 #define SDWALK_ISA_AVX512 __attribute__((target("avx512f,avx512bw,avx512dq,avx512vl,fma,f16c")))
 #define SDWALK_ISA_AVX2 __attribute__((target("avx2,fma,f16c")))

@@ -14,7 +14,7 @@
 #include "backend/cpu/dnnl_context.hpp"
 #include "backend/cpu/op_counters.hpp"
 #include "sdwalk/error.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk::ops {
 

@@ -1,7 +1,7 @@
 // Run-time LoRA branches (ops::LowRankBranch): the unmerged form diffusers/PEFT evaluate,
 // base(x) + B(A(x)) * scaling, with the scale read per call so that it can change frame by frame.
 #include "sdwalk/error.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk::ops {
 

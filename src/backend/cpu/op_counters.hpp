@@ -1,9 +1,9 @@
 #pragma once
-// The calling thread's tally behind ops::op_counters() (sdwalk/ops.hpp), and a scope that adds one
+// The calling thread's tally behind ops::op_counters() (backend/cpu/ops.hpp), and a scope that adds one
 // call's FLOPs and wall time to it.
 #include <chrono>
 
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk::ops::detail {
 

@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <atomic>
 
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 
 namespace sdwalk::ops {
 

@@ -1,4 +1,5 @@
 // config.json documents: reading, diffusers'/transformers' defaults, SD 1.5's own values.
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -136,16 +137,24 @@ json sd21_scheduler_config() {
   })");
 }
 
-void check_supported(const json& unet, const json& text, const std::string& label) {
+void check_supported(const json& unet, const json& text, const json& text_2, const std::string& label) {
   auto unsupported = [&](const std::string& what) {
-    throw Error(label + ": " + what + " is not supported (sdwalk runs Stable Diffusion 1.x and 2.x models)");
+    throw Error(label + ": " + what + " is not supported (sdwalk runs Stable Diffusion 1.x, 2.x and SDXL models)");
   };
+  const bool sdxl = !text_2.is_null();
   const auto cross = unet.value("cross_attention_dim", json());
-  if (cross == 2048) unsupported("cross_attention_dim 2048 (an SDXL UNet)");
   if (!cross.is_number_integer()) unsupported("cross_attention_dim " + cross.dump());
-  // time_cond_proj_dim (LCM's guidance embedding) is supported.
-  for (const char* key : {"addition_embed_type", "class_embed_type", "encoder_hid_dim_type", "num_class_embeds",
-                          "time_embedding_act_fn", "timestep_post_act"})
+  // time_cond_proj_dim (LCM's guidance embedding) is supported; addition_embed_type "text_time" with SDXL's
+  // second text encoder.
+  const json addition = unet.value("addition_embed_type", json());
+  if (!addition.is_null() && addition != "text_time") unsupported("UNet addition_embed_type " + addition.dump());
+  if (sdxl && addition.is_null())
+    throw Error(label + ": an SDXL pipeline (text_encoder_2) needs a UNet with addition_embed_type \"text_time\"");
+  if (!sdxl && !addition.is_null())
+    throw Error(label + ": the UNet has addition_embed_type \"text_time\" (SDXL) but the model has no text_encoder_2 "
+                        "(an SDXL folder has text_encoder/ and text_encoder_2/)");
+  for (const char* key : {"class_embed_type", "encoder_hid_dim_type", "num_class_embeds", "time_embedding_act_fn",
+                          "timestep_post_act"})
     if (!unet.value(key, json()).is_null()) unsupported(std::string("UNet ") + key + " " + unet[key].dump());
   auto expect = [&](const char* key, const json& want) {
     if (unet.value(key, want) != want) unsupported(std::string("UNet ") + key + " " + unet[key].dump());
@@ -157,9 +166,31 @@ void check_supported(const json& unet, const json& text, const std::string& labe
   expect("attention_type", "default");
   expect("center_input_sample", false);
   if (!text.value("hidden_size", json()).is_number_integer()) unsupported("text encoder without hidden_size");
-  if (text["hidden_size"] != cross)
-    throw Error(label + ": the UNet's cross_attention_dim " + cross.dump() + " differs from the text encoder's hidden_size " +
-                text["hidden_size"].dump());
+  if (!sdxl) {
+    if (text["hidden_size"] != cross)
+      throw Error(label + ": the UNet's cross_attention_dim " + cross.dump() +
+                  " differs from the text encoder's hidden_size " + text["hidden_size"].dump());
+    return;
+  }
+  // SDXL: both encoders' penultimate states side by side; the second's projection is the pooled text.
+  if (!text_2.value("hidden_size", json()).is_number_integer() ||
+      !text_2.value("projection_dim", json()).is_number_integer())
+    unsupported("text_encoder_2 without hidden_size and projection_dim");
+  const json arch = text_2.value("architectures", json());
+  if (!arch.is_array() || std::find(arch.begin(), arch.end(), json("CLIPTextModelWithProjection")) == arch.end())
+    throw Error(label + ": text_encoder_2 must be a CLIPTextModelWithProjection (its config's architectures say " +
+                arch.dump() + ")");
+  const int64_t width = text["hidden_size"].get<int64_t>() + text_2["hidden_size"].get<int64_t>();
+  if (cross != width)
+    throw Error(label + ": the UNet's cross_attention_dim " + cross.dump() + " differs from the two text encoders' " +
+                "hidden sizes together (" + std::to_string(width) + ")");
+  const json time_dim = unet.value("addition_time_embed_dim", json()),
+             input_dim = unet.value("projection_class_embeddings_input_dim", json());
+  if (!time_dim.is_number_integer() || !input_dim.is_number_integer() ||
+      input_dim.get<int64_t>() != 6 * time_dim.get<int64_t>() + text_2["projection_dim"].get<int64_t>())
+    throw Error(label + ": the UNet's projection_class_embeddings_input_dim " + input_dim.dump() +
+                " is not 6 x addition_time_embed_dim " + time_dim.dump() + " + text_encoder_2's projection_dim " +
+                text_2["projection_dim"].dump());
 }
 
 }  // namespace sdwalk::io

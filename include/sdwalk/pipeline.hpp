@@ -15,6 +15,7 @@
 #include "sdwalk/lora.hpp"
 #include "sdwalk/model_files.hpp"
 #include "sdwalk/scheduler.hpp"
+#include "sdwalk/size_conditioning.hpp"
 #include "sdwalk/tensor.hpp"
 #include "sdwalk/torch_generator.hpp"
 #include "sdwalk/unet_2d_condition_model.hpp"
@@ -79,11 +80,6 @@ struct DenoiseOptions {
   AddedCondKwargs added_cond, negative_added_cond;
 };
 
-// SDXL's micro-conditioning, as StableDiffusionXLPipeline's original_size, crops_coords_top_left and
-// target_size (height, width / top, left). Zero sizes mean the image's own (diffusers' defaults).
-struct SizeConditioning {
-  std::array<double, 2> original_size{0, 0}, crops_coords_top_left{0, 0}, target_size{0, 0};
-};
 // add_time_ids [1, 6] = [orig_h, orig_w, crop_top, crop_left, target_h, target_w] for a height x width
 // image (zero sizes replaced by it).
 Tensor add_time_ids(const SizeConditioning& size, int height, int width);

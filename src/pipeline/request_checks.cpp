@@ -36,8 +36,7 @@ Shape latent_shape_for(const ModelFiles& files, int batch, int height, int width
 }
 
 void check_size_conditioning(const ModelFiles& files, const SizeConditioning& s) {
-  const bool given = s.original_size[0] != 0 || s.original_size[1] != 0 || s.crops_coords_top_left[0] != 0 ||
-                     s.crops_coords_top_left[1] != 0 || s.target_size[0] != 0 || s.target_size[1] != 0;
+  const bool given = !s.is_default();
   check(!given || files.is_sdxl(), files.path.string() + " is " + model_family(files).name +
                                        ": original_size / crops_coords_top_left are SDXL's size conditioning "
                                        "(a StableDiffusionXLPipeline model)");

@@ -23,6 +23,9 @@ void check_scheduler_request(const ModelFiles& files, const std::string& name, i
 // positive / crops that are negative.
 void check_size_conditioning(const ModelFiles& files, const SizeConditioning& size);
 
+// Inversion (invert, morph walks) runs without SDXL's added conditioning: Error on an SDXL model.
+void check_invertible(const ModelFiles& files);
+
 // Which sampling settings of a request the user gave: a model's own defaults never replace those.
 struct SamplingGiven {
   bool scheduler = false, steps = false, guidance = false;

@@ -46,6 +46,11 @@ void check_size_conditioning(const ModelFiles& files, const SizeConditioning& s)
     check(v >= 0, "crops_coords_top_left: expected offsets >= 0 (top, left), got a negative one");
 }
 
+void check_invertible(const ModelFiles& files) {
+  check(!files.is_sdxl(), files.path.string() + " is SDXL: inversion (sdwalk invert, walk morph, picture keyframes) "
+                                                "is not supported on SDXL models yet");
+}
+
 void check_scheduler_request(const ModelFiles& files, const std::string& name, int steps) {
   auto scheduler = name.empty() ? make_scheduler_from_config(files.scheduler_config)
                                 : make_scheduler(name, files.scheduler_config);

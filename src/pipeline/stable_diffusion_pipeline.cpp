@@ -88,6 +88,8 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options
 void StableDiffusionPipeline::apply_loras(const LoadOptions& options) {
   lora_mode_ = options.lora_mode;
   ModelFiles& f = *files_;
+  check(options.loras.empty() || !f.is_sdxl(), options.model.string() + " is SDXL: LoRA files (--lora) are not supported "
+                                                                         "on SDXL models yet");
   // All files are read and checked against the base weights first: a bad one fails before any merge.
   std::vector<LoraAdapter> adapters;
   for (const LoraSpec& spec : options.loras) adapters.push_back(load_lora(spec, f.unet, f.text_encoder));

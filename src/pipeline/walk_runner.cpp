@@ -44,9 +44,7 @@ void check_walk_request(const ModelFiles& files, const WalkSettings& s) {
   const Shape one = latent_shape_for(files, 1, s.height, s.width);
   check_scheduler_request(files, s.scheduler, s.num_inference_steps);
   for (const SizeConditioning& c : s.size_conditioning) check_size_conditioning(files, c);
-  check(!(files.is_sdxl() && s.mode == WalkMode::Morph),
-        "walk morph (picture keyframes) is not supported on SDXL models yet: its inversion runs without SDXL's "
-        "added conditioning");
+  if (s.mode == WalkMode::Morph) check_invertible(files);
   if (!s.noise_file.empty()) load_noise_file(s.noise_file, s.noise_count(), Shape(one.begin() + 1, one.end()));
   for (size_t i = 0; i < s.images.size(); ++i)  // readable, and of the walk's size or fitted
     if (!s.images[i].empty()) load_walk_image(s, i);
@@ -194,8 +192,7 @@ WalkCurve walk_curve(const StableDiffusionPipeline& pipe, const WalkSettings& s)
   }
   curve.kind = CurveKind::Keyframes;
   if (s.mode == WalkMode::Morph) {
-    check(!pipe.is_sdxl(), "walk morph (picture keyframes) is not supported on SDXL models yet: its inversion "
-                           "runs without SDXL's added conditioning");
+    check_invertible(pipe.files());
     curve.keys = morph_keyframes(pipe, s, embed, negative);
     return curve;
   }

@@ -95,6 +95,25 @@ TEST_F(SdxlCli, KeyframeFramesEqualGenerate) {
   EXPECT_NE(middle.rgb, read_png(last).rgb);
 }
 
+TEST_F(SdxlCli, TurboLikeSchedulerBringsItsFewStepDefaults) {
+  // mini-sdxl with SDXL-Turbo's scheduler choice: Euler, trailing spacing.
+  const fs::path copy = dir() / "turbo";
+  fs::create_directories(copy / "scheduler");
+  for (const auto& e : fs::directory_iterator(model()))
+    if (e.path().filename() != "scheduler") fs::create_symlink(e.path(), copy / e.path().filename());
+  auto config = nlohmann::json::parse(test::file_bytes(model() / "scheduler" / "scheduler_config.json"));
+  config["timestep_spacing"] = "trailing";
+  std::ofstream(copy / "scheduler" / "scheduler_config.json") << config.dump();
+  const auto r = run_sdwalk("generate -p 'a sea sunset' --seed 3 --height 64 --width 64 --model " +
+                            shell_quote(copy.string()) + " -o " + shell_quote((dir() / "turbo.png").string()));
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("SD-Turbo-like"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("1 step(s), guidance 0"), std::string::npos) << r.err;
+  const auto settings = nlohmann::json::parse(read_png_text(dir() / "turbo.png").at("sdwalk"));
+  EXPECT_EQ(settings.at("num_inference_steps"), 1);
+  EXPECT_EQ(settings.at("guidance_scale"), 0.0);
+}
+
 TEST_F(SdxlCli, BadInputIsOneLineBeforeAnyWork) {
   // An SDXL folder without text_encoder_2/.
   const fs::path copy = dir() / "no_te2";
@@ -115,6 +134,18 @@ TEST_F(SdxlCli, BadInputIsOneLineBeforeAnyWork) {
   expect_one_line_error("generate -p x" + sampling() + model_flag() + " --original-size 96,80 -o " +
                             shell_quote((dir() / "d.png").string()),
                         "SDXL's size conditioning");
+  // SDXL LoRA files are not read yet: refused at load, before denoising.
+  if (fs::exists(test::fixture("lora/style_kohya.safetensors")))
+    expect_one_line_error("generate -p x" + sampling() + model_arg() + " --lora " +
+                              shell_quote(test::fixture("lora/style_kohya.safetensors").string()) + " -o " +
+                              shell_quote((dir() / "e.png").string()),
+                          "LoRA files (--lora) are not supported on SDXL models yet");
+  // Inversion has no SDXL conditioning yet: refused before the load.
+  const fs::path picture = dir() / "picture.png";
+  ASSERT_EQ(run_sdwalk("generate -p x --seed 1" + sampling() + model_arg() + " -o " + shell_quote(picture.string())).status, 0);
+  expect_one_line_error("invert " + shell_quote(picture.string()) + model_arg() + " -o " +
+                            shell_quote((dir() / "n.safetensors").string()),
+                        "is SDXL: inversion");
   expect_one_line_error("walk noise -p x --num-interpolation-steps 2" + sampling() + model_flag() +
                             " --crops-coords-top-left 8,4 --pacing uniform -o " + shell_quote((dir() / "w.gif").string()),
                         "SDXL's size conditioning");

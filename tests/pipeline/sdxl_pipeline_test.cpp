@@ -85,6 +85,43 @@ std::vector<std::string> cases() {
   return out;
 }
 
+// One expected pipeline file replayed: the conditioning as StableDiffusionXLPipeline builds it, the
+// initial noise (given, or the generator's), the Euler loop with every step's latents.
+struct SdxlRun {
+  EncodedPrompt cond, uncond;
+  Tensor time_ids, latents, latents_final;
+  std::vector<Tensor> steps;
+  std::vector<double> timesteps;
+};
+
+SdxlRun run_case(const StableDiffusionPipeline& pipe, const SafeTensors& ref) {
+  SdxlRun run;
+  const double guidance = test::metadata_json(ref, "guidance_scale").get<double>();
+  const int height = test::metadata_json(ref, "height").get<int>(), width = test::metadata_json(ref, "width").get<int>();
+  run.cond = pipe.encode_prompt(text_of(test::metadata_json(ref, "prompt")));
+  run.uncond = pipe.encode_negative_prompt(text_of(test::metadata_json(ref, "negative_prompt")));
+  SizeConditioning size;
+  if (const auto o = test::metadata_json(ref, "original_size"); o.is_array()) size.original_size = {o[0], o[1]};
+  if (const auto c = test::metadata_json(ref, "crops_coords_top_left"); c.is_array())
+    size.crops_coords_top_left = {c[0], c[1]};
+  run.time_ids = add_time_ids(size, height, width);
+  std::unique_ptr<TorchGenerator> generator;
+  if (const auto seed = test::metadata_json(ref, "generator_seed"); seed.is_number()) {
+    generator = std::make_unique<TorchGenerator>(seed.get<uint64_t>());
+    run.latents = generator->randn(pipe.latent_shape(1, height, width));
+  } else {
+    run.latents = ref.get_f32("latents_in");
+  }
+  auto scheduler = pipe.make_scheduler("");
+  DenoiseOptions options(test::metadata_json(ref, "num_inference_steps").get<int>(), guidance);
+  options.added_cond = {run.cond.pooled, run.time_ids};
+  options.negative_added_cond = {run.uncond.pooled, run.time_ids};
+  run.latents_final = pipe.denoise(*scheduler, run.cond.embeds, run.uncond.embeds, run.latents, options, generator.get(),
+                                   [&](int, int, const Tensor& x) { run.steps.push_back(x.clone()); });
+  run.timesteps = scheduler->timesteps();
+  return run;
+}
+
 class SdxlPipeline : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
 
 TEST_P(SdxlPipeline, MatchesDiffusers) {
@@ -95,58 +132,69 @@ TEST_P(SdxlPipeline, MatchesDiffusers) {
   const SafeTensors ref = SafeTensors::open(path);
   const StableDiffusionPipeline& pipe = pipeline();
   ops::set_threads(threads);
-  const double guidance = test::metadata_json(ref, "guidance_scale").get<double>();
-  ASSERT_TRUE(pipe.uses_cfg(guidance));
+  ASSERT_TRUE(pipe.uses_cfg(test::metadata_json(ref, "guidance_scale").get<double>()));
   const int height = test::metadata_json(ref, "height").get<int>(), width = test::metadata_json(ref, "width").get<int>();
+  const SdxlRun run = run_case(pipe, ref);
 
   // Conditioning: the prompt, the negative (zeros when none), add_time_ids from the sizes.
   double embeds = 0;
-  const EncodedPrompt cond = pipe.encode_prompt(text_of(test::metadata_json(ref, "prompt")));
-  const EncodedPrompt uncond = pipe.encode_negative_prompt(text_of(test::metadata_json(ref, "negative_prompt")));
-  embeds = std::max(embeds, check(cond.embeds, ref.get_f32("prompt_embeds"), test::kModuleTolerance, "prompt_embeds"));
-  embeds = std::max(embeds, check(cond.pooled, ref.get_f32("pooled_prompt_embeds"), test::kModuleTolerance, "pooled"));
-  embeds = std::max(embeds, check(uncond.embeds, ref.get_f32("negative_prompt_embeds"), test::kModuleTolerance,
+  embeds = std::max(embeds, check(run.cond.embeds, ref.get_f32("prompt_embeds"), test::kModuleTolerance, "prompt_embeds"));
+  embeds = std::max(embeds, check(run.cond.pooled, ref.get_f32("pooled_prompt_embeds"), test::kModuleTolerance, "pooled"));
+  embeds = std::max(embeds, check(run.uncond.embeds, ref.get_f32("negative_prompt_embeds"), test::kModuleTolerance,
                                   "negative_prompt_embeds"));
-  embeds = std::max(embeds, check(uncond.pooled, ref.get_f32("negative_pooled_prompt_embeds"), test::kModuleTolerance,
-                                  "negative_pooled_prompt_embeds"));
-  SizeConditioning size;
-  if (const auto o = test::metadata_json(ref, "original_size"); o.is_array()) size.original_size = {o[0], o[1]};
-  if (const auto c = test::metadata_json(ref, "crops_coords_top_left"); c.is_array())
-    size.crops_coords_top_left = {c[0], c[1]};
-  const Tensor time_ids = add_time_ids(size, height, width);
-  check(time_ids, ref.get_f32("add_time_ids"), kExact, "add_time_ids");
-  check(time_ids, ref.get_f32("negative_add_time_ids"), kExact, "negative_add_time_ids");
-
-  std::unique_ptr<TorchGenerator> generator;
-  Tensor latents;
-  if (const auto seed = test::metadata_json(ref, "generator_seed"); seed.is_number()) {
-    generator = std::make_unique<TorchGenerator>(seed.get<uint64_t>());
-    latents = generator->randn(pipe.latent_shape(1, height, width));
-  } else {
-    latents = ref.get_f32("latents_in");
+  embeds = std::max(embeds, check(run.uncond.pooled, ref.get_f32("negative_pooled_prompt_embeds"),
+                                  test::kModuleTolerance, "negative_pooled_prompt_embeds"));
+  check(run.time_ids, ref.get_f32("add_time_ids"), kExact, "add_time_ids");
+  check(run.time_ids, ref.get_f32("negative_add_time_ids"), kExact, "negative_add_time_ids");
+  EXPECT_EQ(run.latents.shape(), (Shape{1, 4, height / 2, width / 2})) << "mini-sdxl's VAE has 2 blocks: latents are H/2";
+  if (ref.contains("latents_in") && !test::metadata_json(ref, "generator_seed").is_number()) {
+    EXPECT_EQ(std::memcmp(run.latents.raw(), ref.get_f32("latents_in").raw(), run.latents.nbytes()), 0);
   }
-  EXPECT_EQ(latents.shape(), (Shape{1, 4, height / 2, width / 2})) << "mini-sdxl's VAE has 2 blocks: latents are H/2";
 
-  auto scheduler = pipe.make_scheduler("");
-  DenoiseOptions options(test::metadata_json(ref, "num_inference_steps").get<int>(), guidance);
-  options.added_cond = {cond.pooled, time_ids};
-  options.negative_added_cond = {uncond.pooled, time_ids};
-  std::vector<Tensor> steps;
-  const Tensor final_latents = pipe.denoise(*scheduler, cond.embeds, uncond.embeds, latents, options, generator.get(),
-                                            [&](int, int, const Tensor& x) { steps.push_back(x.clone()); });
   const Tensor t = ref.get("timesteps").to_f32();
-  EXPECT_EQ(scheduler->timesteps(), std::vector<double>(t.f32(), t.f32() + t.numel()));
+  EXPECT_EQ(run.timesteps, std::vector<double>(t.f32(), t.f32() + t.numel()));
   const Tensor ref_steps = ref.get_f32("step_latents");
-  ASSERT_EQ(int64_t(steps.size()), ref_steps.dim(0));
+  ASSERT_EQ(int64_t(run.steps.size()), ref_steps.dim(0));
   double step_worst = 0;
-  for (size_t i = 0; i < steps.size(); ++i)
-    step_worst = std::max(step_worst, check(steps[i], ref_steps.slice0(int64_t(i), int64_t(i) + 1),
+  for (size_t i = 0; i < run.steps.size(); ++i)
+    step_worst = std::max(step_worst, check(run.steps[i], ref_steps.slice0(int64_t(i), int64_t(i) + 1),
                                             test::kLatentsTolerance, "step " + std::to_string(i)));
-  const double final_worst = check(final_latents, ref.get_f32("latents_final"), test::kLatentsTolerance, "latents_final");
-  const double image_worst = check(pipe.decode(final_latents), ref.get_f32("image"), test::kImageTolerance, "image");
+  const double final_worst =
+      check(run.latents_final, ref.get_f32("latents_final"), test::kLatentsTolerance, "latents_final");
+  const double image_worst = check(pipe.decode(run.latents_final), ref.get_f32("image"), test::kImageTolerance, "image");
   ops::set_threads(0);
   std::printf("  %s, %d thread(s): worst err/tol: embeds %.3g, step latents %.3g, final latents %.3g, image %.3g\n",
               file.c_str(), threads, embeds, step_worst, final_worst, image_worst);
+}
+
+// bf16 against sdwalk's f32 path (as tests/pipeline/bf16_test.cpp for SD 1.5: mean |diff| <= 0.01, max
+// <= 0.1 on the images), and force_upcast: the bf16 pipeline's VAE decodes in f32, the same bits as f32's.
+TEST_P(SdxlPipeline, Bf16CloseToF32WithTheVaeInF32) {
+  if (!cpu_has_bf16()) GTEST_SKIP() << "this CPU has no AVX512_BF16/AMX: bf16 precision is not offered";
+  const auto& [file, threads] = GetParam();
+  const auto path = test::fixture("expected/sdxl/" + file);
+  SDWALK_REQUIRE_FIXTURE(path);
+  SDWALK_REQUIRE_FIXTURE(test::fixture(kModel));
+  const SafeTensors ref = SafeTensors::open(path);
+  static std::unique_ptr<StableDiffusionPipeline> bf16;
+  if (!bf16) {
+    LoadOptions o;
+    o.model = test::fixture(kModel);
+    o.precision = Precision::BF16;
+    bf16 = std::make_unique<StableDiffusionPipeline>(StableDiffusionPipeline::load(o));
+  }
+  ops::set_threads(threads);
+  const Tensor stored = ref.get_f32("latents_final");
+  const Tensor a = pipeline().decode(stored), b = bf16->decode(stored);
+  ASSERT_EQ(a.shape(), b.shape());
+  EXPECT_EQ(std::memcmp(a.raw(), b.raw(), a.nbytes()), 0) << "force_upcast: the VAE must decode in f32";
+  const Tensor f32_image = pipeline().decode(run_case(pipeline(), ref).latents_final);
+  const Tensor bf16_image = bf16->decode(run_case(*bf16, ref).latents_final);
+  const auto d = test::compare(bf16_image, f32_image);
+  EXPECT_LE(d.mean_abs, 0.01) << d.str();
+  EXPECT_LE(d.max_abs, 0.1) << d.str();
+  ops::set_threads(0);
+  std::printf("[ measured ] %s bf16 vs f32 image, %d thread(s): %s\n", file.c_str(), threads, d.str().c_str());
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, SdxlPipeline, ::testing::Combine(::testing::ValuesIn(cases()), ::testing::Values(1, 2)),

@@ -35,6 +35,12 @@ json complete_text_encoder_config(json config);
 json sd15_unet_config();
 json sd15_vae_config();
 json sd15_text_encoder_config();
+// SDXL base 1.0's (stabilityai/stable-diffusion-xl-base-1.0) UNet, VAE, second text encoder (the first
+// is SD 1.5's CLIP ViT-L) and scheduler configs, completed: for random SDXL-sized benchmark models.
+json sdxl_unet_config();
+json sdxl_vae_config();
+json sdxl_text_encoder_2_config();
+json sdxl_scheduler_config();
 // What diffusers' from_single_file gives an SD 1.5 checkpoint: PNDMScheduler with SD 1.5's config.
 json sd15_scheduler_config();
 // ... and an SD 2.x one: stabilityai/stable-diffusion-2-1's DDIMScheduler config (v_prediction).

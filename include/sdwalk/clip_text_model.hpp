@@ -1,6 +1,7 @@
 #pragma once
 // transformers' CLIPTextModel (the text encoder of SD 1.x, and of SD 2.x with gelu): token + learned position embeddings,
-// pre-LayerNorm transformer layers with causal self-attention, a final LayerNorm.
+// pre-LayerNorm transformer layers with causal self-attention, a final LayerNorm. With a text_projection.weight
+// tensor it is CLIPTextModelWithProjection (SDXL's second encoder): the pooled token projected, text_embeds.
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -28,6 +29,7 @@ class ClipTextModel {
     Tensor last_hidden_state;           // [B, T, C], after final_layer_norm
     std::vector<Tensor> hidden_states;  // num_layers + 1 tensors [B, T, C]: embeddings, then each layer (raw)
     Tensor pooler_output;               // [B, C]: last_hidden_state at the end-of-text token of each row
+    Tensor text_embeds;                 // [B, projection_dim]: text_projection(pooler_output); undefined without one
   };
   // B sequences of the same length T <= max_position_embeddings (77 for SD).
   Output forward(const std::vector<std::vector<int64_t>>& input_ids) const;
@@ -38,6 +40,8 @@ class ClipTextModel {
   int hidden_size() const;
   int num_layers() const;
   int max_position_embeddings() const;
+  // projection_dim of CLIPTextModelWithProjection; 0 for a plain CLIPTextModel.
+  int projection_dim() const;
 
  private:
   struct Impl;

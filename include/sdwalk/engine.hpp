@@ -52,6 +52,10 @@ struct GenerateRequest {
   uint64_t seed = 0;      // torch.Generator seed of the noise (and of ancestral schedulers' noise)
   Tensor latents;         // [1, 4, h, w] initial noise instead of the seed's, when defined
   Tensor prompt_embeds, negative_prompt_embeds;  // [1, 77, C] instead of encoding the prompts, when defined
+  // SDXL: [1, projection_dim] pooled embeddings that go with given prompt_embeds / negative_prompt_embeds.
+  Tensor pooled_prompt_embeds, negative_pooled_prompt_embeds;
+  // SDXL's original_size / crops_coords_top_left (zeros: the image's size, (0, 0)); Error on other models.
+  SizeConditioning size_conditioning;
   SchedulerOverrides scheduler_overrides;  // prediction_type / timestep_spacing on top of the model's config
   // img2img (diffusers' StableDiffusionImg2ImgPipeline) when `image` is not empty: the picture, of
   // width x height, is VAE-encoded (latent_dist.sample from the seed's generator, then the noise from

@@ -16,10 +16,13 @@
 // name keeps its --lora scale), "image" (a PNG path, optional: the keyframe is this picture, inverted
 // to noise under its prompt -- "" when no prompt is given -- as `walk morph` does; a file with any
 // image keyframe is rendered as a morph walk, DDIM at guidance 1, so the pictures come back; relative
-// paths are taken from the keyframe file's folder). Unknown keys are errors, so a misspelt key never
+// paths are taken from the keyframe file's folder), "original_size" ([H, W], positive integers) and
+// "crops_coords_top_left" ([T, L], integers >= 0) (SDXL's size conditioning at this keyframe, optional:
+// absent -> the run's --original-size / --crops-coords-top-left). Unknown keys are errors, so a misspelt key never
 // goes unnoticed.
 #include <cstdint>
 #include <filesystem>
+#include <array>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -35,6 +38,7 @@ struct KeyframeSpec {
   std::optional<int> frames;
   std::map<std::string, double> loras;  // LoRA file name -> scale at this keyframe
   std::optional<std::string> image;     // a picture keyframe (read_keyframes_file: relative to the file)
+  std::optional<std::array<double, 2>> original_size, crops_coords_top_left;  // SDXL
 };
 
 // Validates and converts; `source` names the file in errors. Needs at least two keyframes.

@@ -9,7 +9,7 @@
 namespace sdwalk {
 
 struct ModelFamily {
-  std::string name;          // "SD 1.x" (CLIP ViT-L text encoder, quick_gelu) or "SD 2.x" (OpenCLIP, gelu)
+  std::string name;  // "SD 1.x" (CLIP ViT-L text encoder, quick_gelu), "SD 2.x" (OpenCLIP, gelu) or "SDXL" (both)
   bool lcm = false;          // the UNet takes a guidance embedding (time_cond_proj_dim)
   // The model's scheduler config with its class's diffusers defaults filled in.
   std::string scheduler_class, prediction_type, timestep_spacing;

@@ -1,5 +1,5 @@
 #pragma once
-// Finds an SD 1.x / 2.x model on disk and maps it to one internal naming (diffusers'/transformers'):
+// Finds an SD 1.x / 2.x / SDXL model on disk and maps it to one internal naming (diffusers'/transformers'):
 // a diffusers pipeline folder, or a single-file original LDM checkpoint (.safetensors).
 // The weights stay in the files (mmap'ed views, stored dtype); configs are the diffusers
 // config.json documents, completed with diffusers' defaults for keys they leave out.
@@ -26,6 +26,13 @@ struct ModelFiles {
   // Where the configs came from: "<folder>" or "inferred from tensor shapes (+ SD 1.5 defaults)"
   // or "<config_dir> (given with --config)".
   std::string config_source;
+  // SDXL (StableDiffusionXLPipeline folders): the second text encoder (CLIPTextModelWithProjection), its
+  // tokenizer, and model_index.json's force_zeros_for_empty_prompt. Null config / empty otherwise.
+  nlohmann::json text_encoder_2_config;
+  Weights text_encoder_2;
+  std::filesystem::path tokenizer_2_dir;
+  bool force_zeros_for_empty_prompt = false;
+  bool is_sdxl() const { return !text_encoder_2_config.is_null(); }
 };
 
 // path: a diffusers folder (model_index.json, text_encoder/, tokenizer/, unet/, vae/, scheduler/)

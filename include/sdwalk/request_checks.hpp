@@ -19,6 +19,13 @@ Shape latent_shape_for(const ModelFiles& files, int batch, int height, int width
 // timesteps: unknown names, configs the class cannot run and step counts out of range fail here.
 void check_scheduler_request(const ModelFiles& files, const std::string& name, int steps);
 
+// original_size / crops_coords_top_left are SDXL's: Error on another model, or for sizes that are not
+// positive / crops that are negative.
+void check_size_conditioning(const ModelFiles& files, const SizeConditioning& size);
+
+// Inversion (invert, morph walks) runs without SDXL's added conditioning: Error on an SDXL model.
+void check_invertible(const ModelFiles& files);
+
 // Which sampling settings of a request the user gave: a model's own defaults never replace those.
 struct SamplingGiven {
   bool scheduler = false, steps = false, guidance = false;

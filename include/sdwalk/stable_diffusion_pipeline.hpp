@@ -2,6 +2,7 @@
 // StableDiffusionPipeline: text-to-image with diffusers' semantics, taking embeddings and initial
 // latents as plain values (the hook the walks use). Loading, prompt encoding, the denoising loop and
 // VAE decoding are separate calls so a walk can encode each prompt once and batch frames.
+#include <array>
 #include <filesystem>
 #include <functional>
 #include <memory>
@@ -14,6 +15,7 @@
 #include "sdwalk/lora.hpp"
 #include "sdwalk/model_files.hpp"
 #include "sdwalk/scheduler.hpp"
+#include "sdwalk/size_conditioning.hpp"
 #include "sdwalk/tensor.hpp"
 #include "sdwalk/torch_generator.hpp"
 #include "sdwalk/unet_2d_condition_model.hpp"
@@ -63,14 +65,24 @@ struct LoraReport {
 };
 
 struct EncodedPrompt {
-  Tensor embeds;            // [1, 77, C]
-  TokenizedPrompt tokens;   // to report truncation
+  Tensor embeds;            // [1, 77, C]; SDXL: both encoders' hidden_states[-2] side by side [1, 77, C1 + C2]
+  Tensor pooled;            // SDXL: [1, projection_dim], the second encoder's text_embeds; undefined otherwise
+  TokenizedPrompt tokens;   // to report truncation (SDXL: the first tokenizer's; both cut at the same place)
 };
 
 struct DenoiseOptions {
+  DenoiseOptions() = default;
+  DenoiseOptions(int steps, double guidance) : num_inference_steps(steps), guidance_scale(guidance) {}
   int num_inference_steps = 50;
   double guidance_scale = 7.5;  // classifier-free guidance runs when > 1 (see uses_cfg), as in diffusers
+  // SDXL (a text_time UNet) only: added_cond_kwargs of the conditional and of the unconditional batch
+  // ([B, projection_dim] pooled text, [B, 6] add_time_ids), in the order of cond / uncond.
+  AddedCondKwargs added_cond, negative_added_cond;
 };
+
+// add_time_ids [1, 6] = [orig_h, orig_w, crop_top, crop_left, target_h, target_w] for a height x width
+// image (zero sizes replaced by it).
+Tensor add_time_ids(const SizeConditioning& size, int height, int width);
 
 // Wall time spent in each network (UNet: the denoising loop, scheduler and guidance included), summed
 // over every call since the pipeline was loaded or the times were reset. For benchmarks and reports.
@@ -105,7 +117,14 @@ class StableDiffusionPipeline {
  public:
   static StableDiffusionPipeline load(const LoadOptions& options);
 
+  // SD: last_hidden_state (diffusers' encode_prompt). SDXL: StableDiffusionXLPipeline.encode_prompt,
+  // both encoders' penultimate hidden states concatenated, and the pooled text_embeds.
   EncodedPrompt encode_prompt(const std::string& prompt) const;
+  // The unconditional side: encode_prompt, except that an SDXL model with force_zeros_for_empty_prompt
+  // takes zeros for an empty negative prompt (diffusers' negative_prompt=None).
+  EncodedPrompt encode_negative_prompt(const std::string& negative_prompt) const;
+  // Whether the model is SDXL (two text encoders, a text_time UNet: denoise needs added_cond_kwargs).
+  bool is_sdxl() const { return files_->is_sdxl(); }
   // Scheduler by short name (lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm),
   // or the model's own scheduler_config when name is empty; `overrides` as from_config's kwargs.
   std::unique_ptr<Scheduler> make_scheduler(const std::string& name, const SchedulerOverrides& overrides = {}) const;
@@ -198,7 +217,8 @@ class StableDiffusionPipeline {
   MemoryPolicy memory_ = MemoryPolicy::Lean;
   VaeTiling vae_tiling_ = VaeTiling::Auto;
   std::shared_ptr<std::mutex> text_encoder_mutex_ = std::make_shared<std::mutex>();
-  mutable std::shared_ptr<ClipTextModel> text_encoder_;
+  mutable std::shared_ptr<ClipTextModel> text_encoder_, text_encoder_2_;  // the second: SDXL only
+  std::shared_ptr<ClipTokenizer> tokenizer_2_;
   std::shared_ptr<UNet2DConditionModel> unet_;
   std::shared_ptr<AutoencoderKL> vae_;
   void apply_loras(const LoadOptions& options);

@@ -38,6 +38,9 @@ struct Frame {
   // prompts/keyframes walks with LoRAs (WalkSettings::loras): each LoRA's scale at this frame,
   // interpolated linearly from the keyframes' (filled by plan_walk; empty without LoRAs).
   std::vector<double> lora_scales;
+  // SDXL: the pooled text embeddings [1, P] of the prompt and the negative, and add_time_ids [1, 6]
+  // (both halves), interpolated with the embeddings (walk_curve.hpp). Undefined for SD 1.x/2.x.
+  Tensor pooled, uncond_pooled, time_ids;
 };
 
 // Example 1 (drift): frame i (i = 0..n-1) uses cond + i*step_size and uncond + i*step_size (the

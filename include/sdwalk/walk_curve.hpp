@@ -24,6 +24,11 @@ struct WalkCurve {
   double step_size = 0;        // drift
   bool seamless = false;
   Interp embed_interp = Interp::Slerp, noise_interp = Interp::Slerp;
+  // SDXL (empty otherwise): per keyframe / prompt (or one, for the one-prompt walks) the pooled
+  // embeddings [1, P], the negative's, and add_time_ids [1, 6]. A frame at segment k, local t gets
+  // the pooled pair interpolated as its embeddings are (prompts: slerp; keyframes: embed_interp) and
+  // the time ids lerped, at the same t; the keyframes' own values at t = 0 and 1, bit for bit.
+  std::vector<Tensor> pooled, unpooled, time_ids;
 
   size_t segments() const;                   // prompts/keyframes: keyframes - 1; otherwise 1
   int segment_frames(size_t segment) const;  // frames of a segment, both ends included
@@ -33,6 +38,10 @@ struct WalkCurve {
   // Whether frames can be placed at any t (every kind but drift, whose t is a step count).
   bool continuous() const { return kind != CurveKind::Drift; }
 };
+
+// The frame with its SDXL conditioning (Frame::pooled, uncond_pooled, time_ids) filled from the
+// curve's at the frame's t; the frame as it is when the curve has none. plan_uniform and frame_at apply it.
+Frame with_added_cond(Frame frame, const WalkCurve& curve);
 
 // The notebook's / stable-diffusion-videos' frames (walk.hpp's planners), bit for bit.
 std::vector<Frame> plan_uniform(const WalkCurve& curve);

@@ -37,6 +37,9 @@ Tensor load_noise_file(const std::filesystem::path& path, int count, const Shape
 Image load_walk_image(const WalkSettings& settings, size_t i);
 
 std::filesystem::path frame_path(const std::filesystem::path& run_dir, size_t index);
+// The settings' steps and guidance, with a batch of SDXL frames' pooled embeddings and time ids as
+// added_cond_kwargs (frames without them: none).
+DenoiseOptions walk_denoise_options(const WalkSettings& settings, const std::vector<const Frame*>& batch);
 // The scheduler a walk's frames are denoised with (a morph: the DDIM its inversion undoes).
 std::unique_ptr<Scheduler> walk_scheduler(const StableDiffusionPipeline& pipe, const WalkSettings& settings);
 

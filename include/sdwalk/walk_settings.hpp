@@ -9,6 +9,7 @@
 #include "sdwalk/keyframes.hpp"
 #include "sdwalk/lora.hpp"
 #include "sdwalk/pacing.hpp"
+#include "sdwalk/size_conditioning.hpp"
 #include "sdwalk/walk.hpp"
 
 namespace sdwalk {
@@ -64,6 +65,9 @@ struct WalkSettings {
   bool blend = true;  // settings.json "blend": "auto" (true) | "off"
   double max_jump = 0;
   std::vector<WalkLora> loras;  // --lora, with the keyframes' "loras" scales
+  // SDXL's size conditioning: none (the frame size, 0,0), one for all (--original-size,
+  // --crops-coords-top-left), or one per prompt / keyframe (a keyframe file's), interpolated frame by frame.
+  std::vector<SizeConditioning> size_conditioning;
   // Model
   std::string model, tokenizer, config;
   std::string weights_hash;  // weights_hash() of the model the run started with
@@ -94,8 +98,13 @@ struct WalkSettings {
   std::vector<LoraSpec> lora_specs() const;
   // LoRA l's scale at prompt / keyframe i.
   double lora_scale(size_t l, size_t i) const;
+  // The size conditioning of prompt / keyframe i (the default when none is given).
+  SizeConditioning size_conditioning_of(size_t i) const;
   // How many noises the mode uses (drift/prompts 1, noise/circle 2, keyframes one per keyframe).
   int noise_count() const;
+
+ private:
+  nlohmann::json to_json_base() const;  // every key but the SDXL-only ones
 };
 
 }  // namespace sdwalk

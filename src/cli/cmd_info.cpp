@@ -60,6 +60,15 @@ nlohmann::json summary_json(const ModelFiles& m) {
   j["text_encoder"]["num_attention_heads"] = t["num_attention_heads"];
   j["text_encoder"]["intermediate_size"] = t["intermediate_size"];
   j["text_encoder"]["max_position_embeddings"] = t["max_position_embeddings"];
+  if (m.is_sdxl()) {
+    const auto& t2 = m.text_encoder_2_config;
+    j["tokenizer_2_dir"] = m.tokenizer_2_dir.string();
+    j["text_encoder_2"] = network_json(m.text_encoder_2);
+    for (const char* key : {"hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
+                            "max_position_embeddings", "projection_dim"})
+      j["text_encoder_2"][key] = t2[key];
+    j["force_zeros_for_empty_prompt"] = m.force_zeros_for_empty_prompt;
+  }
   j["unet"] = network_json(m.unet);
   j["unet"]["block_out_channels"] = u["block_out_channels"];
   j["unet"]["layers_per_block"] = u["layers_per_block"];
@@ -78,8 +87,9 @@ nlohmann::json summary_json(const ModelFiles& m) {
   if (const auto few = few_step_defaults(m))
     j["few_step"] = {{"why", few->why}, {"scheduler", few->scheduler}, {"num_inference_steps", few->num_inference_steps},
                      {"guidance_scale", few->guidance_scale}};
-  j["total"] = {{"tensors", m.text_encoder.size() + m.unet.size() + m.vae.size()},
-                {"parameters", m.text_encoder.parameter_count() + m.unet.parameter_count() + m.vae.parameter_count()}};
+  j["total"] = {{"tensors", m.text_encoder.size() + m.text_encoder_2.size() + m.unet.size() + m.vae.size()},
+                {"parameters", m.text_encoder.parameter_count() + m.text_encoder_2.parameter_count() +
+                                   m.unet.parameter_count() + m.vae.parameter_count()}};
   return j;
 }
 
@@ -103,6 +113,15 @@ void print_text(const ModelFiles& m) {
               value(t, "hidden_size").c_str(), value(t, "num_hidden_layers").c_str(),
               value(t, "num_attention_heads").c_str(), value(t, "intermediate_size").c_str(),
               value(t, "max_position_embeddings").c_str());
+  if (m.is_sdxl()) {
+    const auto& t2 = m.text_encoder_2_config;
+    std::printf("text_encoder_2: %s\n", counts(m.text_encoder_2).c_str());
+    std::printf("               CLIPTextModelWithProjection: hidden_size %s, %s layers, %s heads, projection_dim %s "
+                "(tokenizer %s)\n",
+                value(t2, "hidden_size").c_str(), value(t2, "num_hidden_layers").c_str(),
+                value(t2, "num_attention_heads").c_str(), value(t2, "projection_dim").c_str(),
+                m.tokenizer_2_dir.string().c_str());
+  }
   std::printf("unet:          %s\n", counts(m.unet).c_str());
   std::printf("               block_out_channels %s, layers_per_block %s, attention heads %s, cross_attention_dim %s, "
               "in_channels %s\n",
@@ -119,8 +138,10 @@ void print_text(const ModelFiles& m) {
     std::printf("few-step:      %s: walks default to %s, %d step(s), guidance %g\n", few->why.c_str(),
                 few->scheduler.c_str(), few->num_inference_steps, few->guidance_scale);
   std::printf("total:         %zu tensors, %s parameters, all finite\n",
-              m.text_encoder.size() + m.unet.size() + m.vae.size(),
-              thousands(m.text_encoder.parameter_count() + m.unet.parameter_count() + m.vae.parameter_count()).c_str());
+              m.text_encoder.size() + m.text_encoder_2.size() + m.unet.size() + m.vae.size(),
+              thousands(m.text_encoder.parameter_count() + m.text_encoder_2.parameter_count() + m.unet.parameter_count() +
+                        m.vae.parameter_count())
+                  .c_str());
   if (m.layout == ModelLayout::LdmSingleFile && m.config_source.rfind("inferred", 0) == 0)
     std::printf("note:          attention heads, norm groups, scaling_factor and the scheduler are %s's values "
                 "(tensor shapes cannot tell them); pass --config DIR for other models\n",
@@ -144,7 +165,7 @@ void add_info_command(CLI::App& app) {
     // Read and matched against the model as generate/walk do: unknown keys and shape mismatches fail here.
     std::vector<LoraAdapter> adapters;
     for (const LoraSpec& spec : specs) adapters.push_back(load_lora(spec, m.unet, m.text_encoder));
-    for (const Weights* w : {&m.text_encoder, &m.unet, &m.vae}) check_finite(*w);
+    for (const Weights* w : {&m.text_encoder, &m.text_encoder_2, &m.unet, &m.vae}) check_finite(*w);
     if (opts->json) {
       nlohmann::json j = summary_json(m);
       if (!adapters.empty()) {

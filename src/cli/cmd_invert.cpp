@@ -69,7 +69,10 @@ void run_invert(InvertArgs a, SamplingGiven given) {
 
   EngineOptions options = engine_options(a.model);
   options.memory = MemoryPolicy::Keep;  // the UNet inverts, then regenerates
-  options.check_request = [&](const ModelFiles& files) { latent_shape_for(files, 1, height, width); };
+  options.check_request = [&](const ModelFiles& files) {
+    latent_shape_for(files, 1, height, width);
+    check_invertible(files);
+  };
   std::fprintf(stderr, "loading %s\n", a.model.model.c_str());
   const Engine engine(options);
   Progress progress("inverting + regenerating", 2 * r.num_inference_steps);

@@ -52,6 +52,7 @@ void add_generate_flags(CLI::App* cmd, GenerateArgs& a) {
                   "lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm or a diffusers class name (default: the "
                   "model's own)");
   add_scheduler_override_flags(cmd, r.scheduler_overrides);
+  add_size_conditioning_flags(cmd, a.size);
   cmd->add_option("--output,-o", a.output,
                   "PNG file to write, a new file (default: sdwalk-YYYYMMDD-HHMMSS.png); never a device, FIFO, "
                   "folder or symlink");
@@ -89,6 +90,7 @@ void prepare_generate(GenerateArgs& a, bool size_given, SamplingGiven given) {
   check(r.num_inference_steps >= 1, "--num-inference-steps must be at least 1, got " + std::to_string(r.num_inference_steps));
   check(std::isfinite(r.guidance_scale), "--guidance-scale must be a finite number");
   if (!r.scheduler.empty()) check_scheduler_name(r.scheduler);
+  r.size_conditioning = parse_size_conditioning(a.size);
   if (!a.image.empty()) {
     r.image = sized_input_image(image, a.image, r.width, r.height, a.fit);
     StableDiffusionPipeline::img2img_begin_index(r.num_inference_steps, r.strength);

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "cli/model_options.hpp"
+#include "cli/size_conditioning_flags.hpp"
 #include "sdwalk/engine.hpp"
 
 namespace sdwalk::cli {
@@ -16,6 +17,7 @@ struct GenerateArgs {
   bool overwrite = false;
   std::string image, fit, noise;  // img2img input, how to size it, a noise file instead of the seed's
   bool strength_given = false;
+  SizeConditioningFlags size;  // SDXL's --original-size / --crops-coords-top-left
 };
 
 void add_generate_flags(CLI::App* cmd, GenerateArgs& args);

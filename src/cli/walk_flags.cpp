@@ -65,6 +65,7 @@ void add_walk_flags(CLI::App* cmd, WalkArgs& a) {
                   "lms, ddim, pndm, euler, euler_a, dpmpp_2m, dpmpp_2m_karras, lcm or a diffusers class name")
       ->capture_default_str();
   add_scheduler_override_flags(cmd, a.overrides);
+  add_size_conditioning_flags(cmd, a.size);
   cmd->add_option("--save-path", a.save_path, "Folder for the default output name")->capture_default_str();
   cmd->add_option("--output,-o", s.output,
                   "Animation file named with its format's extension (x.gif, x.webp, x.mp4, x.webm), or the frames "
@@ -142,6 +143,7 @@ WalkSettings walk_settings_of(WalkArgs& a, bool size_given, SamplingGiven given)
   s.blend = a.blend == "auto";
   for (const std::string& seed : a.seed_flags) s.seeds.push_back(parse_seed(seed, "--seed"));
   for (const LoraSpec& l : lora_specs(a.model)) s.loras.push_back({l.file.string(), {l.scale}});
+  if (const SizeConditioning size = parse_size_conditioning(a.size); !size.is_default()) s.size_conditioning = {size};
   // A keyframe file with pictures in it makes the walk a morph (WalkSettings::add_keyframes).
   if (!a.keyframes_file.empty()) s.add_keyframes(read_keyframes_file(a.keyframes_file), a.keyframes_file);
   if (s.mode == WalkMode::Morph) prepare_morph(s, size_given, given);

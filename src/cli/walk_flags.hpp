@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cli/model_options.hpp"
+#include "cli/size_conditioning_flags.hpp"
 #include "sdwalk/walk_settings.hpp"
 
 namespace sdwalk::cli {
@@ -22,6 +23,7 @@ struct WalkArgs {
   std::string pacing;  // --pacing ("": even where the mode and the run allow it, else uniform)
   // The flags that name a WalkSettings enum, as given (walk_settings_of converts them).
   std::string mode, embed_interp = "slerp", noise_interp = "slerp", blend = "auto";
+  SizeConditioningFlags size;  // SDXL's --original-size / --crops-coords-top-left (a keyframe file may set its own)
 };
 
 void add_walk_flags(CLI::App* cmd, WalkArgs& args);

@@ -55,9 +55,17 @@ ModelFiles load_diffusers_folder(const fs::path& folder) {
   const json index = read_json_file(folder / "model_index.json");
   std::string cls;
   if (auto it = index.find("_class_name"); it != index.end() && it->is_string()) cls = it->get<std::string>();
-  if (cls.find("XL") != std::string::npos || index.contains("text_encoder_2"))
-    throw Error(folder.string() + ": " + (cls.empty() ? "a pipeline with text_encoder_2" : cls) +
-                " (SDXL) is not supported; sdwalk runs Stable Diffusion 1.x models");
+  // SDXL: StableDiffusionXLPipeline, or any index naming a second text encoder.
+  const bool sdxl = cls == "StableDiffusionXLPipeline" ||
+                    (index.contains("text_encoder_2") && !index["text_encoder_2"].is_null());
+  if (!sdxl && cls.find("XL") != std::string::npos)
+    throw Error(folder.string() + ": " + cls + " is not supported (sdwalk runs StableDiffusionPipeline and "
+                                               "StableDiffusionXLPipeline folders)");
+  if (sdxl)
+    for (const char* part : {"text_encoder_2", "tokenizer_2"})
+      if (!fs::is_directory(folder / part))
+        throw Error(folder.string() + ": missing " + part + "/ (an SDXL folder has text_encoder/, text_encoder_2/, "
+                                      "tokenizer/, tokenizer_2/, unet/, vae/ and scheduler/)");
   for (const char* part : {"text_encoder", "unet", "vae", "scheduler", "tokenizer"})
     if (!fs::is_directory(folder / part))
       throw Error(folder.string() + ": missing " + part + "/ (a diffusers Stable Diffusion folder has text_encoder/, "
@@ -74,6 +82,15 @@ ModelFiles load_diffusers_folder(const fs::path& folder) {
   m.unet = weights_from_file("unet", SafeTensors::open(find_weights(folder / "unet", "diffusion_pytorch_model")));
   m.vae = weights_from_file("vae", SafeTensors::open(find_weights(folder / "vae", "diffusion_pytorch_model")));
   m.tokenizer_dir = folder / "tokenizer";
+  if (sdxl) {
+    m.text_encoder_2_config = complete_text_encoder_config(read_json_file(folder / "text_encoder_2" / "config.json"));
+    m.text_encoder_2 =
+        weights_from_file("text_encoder_2", SafeTensors::open(find_weights(folder / "text_encoder_2", "model")));
+    m.tokenizer_2_dir = folder / "tokenizer_2";
+    // StableDiffusionXLPipeline's default is True.
+    const auto it = index.find("force_zeros_for_empty_prompt");
+    m.force_zeros_for_empty_prompt = it == index.end() || !it->is_boolean() || it->get<bool>();
+  }
   return m;
 }
 

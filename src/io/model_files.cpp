@@ -29,7 +29,7 @@ std::string tokenizer_defect(const fs::path& dir) {
 
 std::string summarize_dtypes(const ModelFiles& m) {
   std::set<DType> seen;
-  for (const Weights* w : {&m.text_encoder, &m.unet, &m.vae})
+  for (const Weights* w : {&m.text_encoder, &m.text_encoder_2, &m.unet, &m.vae})
     for (const auto& name : w->names())
       if (is_float(w->get(name).dtype())) seen.insert(w->get(name).dtype());
   if (seen.empty()) return "none";
@@ -99,12 +99,17 @@ ModelFiles load_model_files(const fs::path& path, const fs::path& tokenizer_dir,
     m.text_encoder = io::keep_text_layers(m.text_encoder, m.text_encoder_config["num_hidden_layers"].get<int64_t>());
 
   const std::string label = path.string();
-  io::check_supported(m.unet_config, m.text_encoder_config, label);
+  if (!config_dir.empty() && m.is_sdxl())
+    m.text_encoder_2_config =
+        io::complete_text_encoder_config(io::read_json_file(config_dir / "text_encoder_2" / "config.json"));
+  io::check_supported(m.unet_config, m.text_encoder_config, m.text_encoder_2_config, label);
   io::check_config_values(m);
   try {
     io::check_weights(m.text_encoder, io::text_encoder_tensor_shapes(m.text_encoder_config), m.config_source);
     io::check_weights(m.unet, io::unet_tensor_shapes(m.unet_config), m.config_source);
     io::check_weights(m.vae, io::vae_tensor_shapes(m.vae_config), m.config_source);
+    if (m.is_sdxl())
+      io::check_weights(m.text_encoder_2, io::text_encoder_tensor_shapes(m.text_encoder_2_config), m.config_source);
   } catch (const Error& e) {
     if (m.layout == ModelLayout::LdmSingleFile && config_dir.empty())
       throw Error(std::string(e.what()) + "; if this is a non-standard SD 1.x/2.x model, pass the folder of its diffusers "
@@ -118,8 +123,11 @@ ModelFiles load_model_files(const fs::path& path, const fs::path& tokenizer_dir,
                   " (a CLIP tokenizer folder holds vocab.json and merges.txt)");
     m.tokenizer_dir = tokenizer_dir;
   } else if (m.layout == ModelLayout::DiffusersFolder) {
-    if (auto defect = tokenizer_defect(m.tokenizer_dir); !defect.empty())
-      throw Error(m.tokenizer_dir.string() + ": " + defect + " (a CLIP tokenizer folder holds vocab.json and merges.txt)");
+    for (const fs::path& dir : {m.tokenizer_dir, m.tokenizer_2_dir}) {
+      if (dir.empty()) continue;  // tokenizer_2: SDXL only
+      if (auto defect = tokenizer_defect(dir); !defect.empty())
+        throw Error(dir.string() + ": " + defect + " (a CLIP tokenizer folder holds vocab.json and merges.txt)");
+    }
   } else if (!config_dir.empty() && tokenizer_defect(config_dir / "tokenizer").empty()) {
     m.tokenizer_dir = config_dir / "tokenizer";
   }

@@ -6,7 +6,7 @@
 //   sd_config_inference.cpp configs inferred from tensor shapes (single files)
 //   ldm_checkpoint.cpp      original LDM key names -> diffusers names
 //   open_clip_checkpoint.cpp SD 2.x's OpenCLIP text encoder keys -> transformers names
-//   diffusers_folder.cpp    the diffusers pipeline folder layout
+//   diffusers_folder.cpp    the diffusers pipeline folder layout (SD and SDXL)
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -35,13 +35,20 @@ json complete_text_encoder_config(json config);
 json sd15_unet_config();
 json sd15_vae_config();
 json sd15_text_encoder_config();
+// SDXL base 1.0's (stabilityai/stable-diffusion-xl-base-1.0) UNet, VAE, second text encoder (the first
+// is SD 1.5's CLIP ViT-L) and scheduler configs, completed: for random SDXL-sized benchmark models.
+json sdxl_unet_config();
+json sdxl_vae_config();
+json sdxl_text_encoder_2_config();
+json sdxl_scheduler_config();
 // What diffusers' from_single_file gives an SD 1.5 checkpoint: PNDMScheduler with SD 1.5's config.
 json sd15_scheduler_config();
 // ... and an SD 2.x one: stabilityai/stable-diffusion-2-1's DDIMScheduler config (v_prediction).
 json sd21_scheduler_config();
 // Throws Error "<label>: <what> is not supported ..." for architectures sdwalk does not run
-// (SDXL additions, class embeddings, ...).
-void check_supported(const json& unet_config, const json& text_encoder_config, const std::string& label);
+// (class embeddings, ...); text_encoder_2_config: SDXL's second encoder, null for SD 1.x/2.x.
+void check_supported(const json& unet_config, const json& text_encoder_config, const json& text_encoder_2_config,
+                     const std::string& label);
 
 // ---- config_values.cpp
 // Throws Error naming the config and key when a value would make every picture black or NaN
@@ -52,6 +59,7 @@ void check_config_values(const ModelFiles& m);
 using TensorShapes = std::map<std::string, Shape>;
 TensorShapes unet_tensor_shapes(const json& unet_config);
 TensorShapes vae_tensor_shapes(const json& vae_config);
+// With text_projection.weight when the config's architectures name CLIPTextModelWithProjection.
 TensorShapes text_encoder_tensor_shapes(const json& text_encoder_config);
 // Every expected tensor present with its shape, nothing else; else Error naming the first defect,
 // the source and `config_label` (where the config came from).

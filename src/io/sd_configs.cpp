@@ -1,4 +1,5 @@
 // config.json documents: reading, diffusers'/transformers' defaults, SD 1.5's own values.
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -127,6 +128,48 @@ json sd15_scheduler_config() {
   })");
 }
 
+// stabilityai/stable-diffusion-xl-base-1.0 {unet,vae,text_encoder,text_encoder_2,scheduler} configs.
+json sdxl_unet_config() {
+  return complete_unet_config(json::parse(R"({
+    "act_fn": "silu", "addition_embed_type": "text_time", "addition_time_embed_dim": 256,
+    "attention_head_dim": [5, 10, 20], "block_out_channels": [320, 640, 1280], "center_input_sample": false,
+    "cross_attention_dim": 2048, "down_block_types": ["DownBlock2D", "CrossAttnDownBlock2D", "CrossAttnDownBlock2D"],
+    "downsample_padding": 1, "flip_sin_to_cos": true, "freq_shift": 0, "in_channels": 4, "layers_per_block": 2,
+    "mid_block_scale_factor": 1, "norm_eps": 1e-05, "norm_num_groups": 32, "out_channels": 4,
+    "projection_class_embeddings_input_dim": 2816, "sample_size": 128, "transformer_layers_per_block": [1, 2, 10],
+    "up_block_types": ["CrossAttnUpBlock2D", "CrossAttnUpBlock2D", "UpBlock2D"], "use_linear_projection": true
+  })"));
+}
+
+json sdxl_vae_config() {
+  return complete_vae_config(json::parse(R"({
+    "act_fn": "silu", "block_out_channels": [128, 256, 512, 512],
+    "down_block_types": ["DownEncoderBlock2D", "DownEncoderBlock2D", "DownEncoderBlock2D", "DownEncoderBlock2D"],
+    "force_upcast": true, "in_channels": 3, "latent_channels": 4, "layers_per_block": 2, "norm_num_groups": 32,
+    "out_channels": 3, "sample_size": 1024, "scaling_factor": 0.13025,
+    "up_block_types": ["UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D"]
+  })"));
+}
+
+json sdxl_text_encoder_2_config() {
+  return complete_text_encoder_config(json::parse(R"({
+    "architectures": ["CLIPTextModelWithProjection"], "attention_dropout": 0.0, "bos_token_id": 0, "dropout": 0.0,
+    "eos_token_id": 2, "hidden_act": "gelu", "hidden_size": 1280, "initializer_factor": 1.0,
+    "initializer_range": 0.02, "intermediate_size": 5120, "layer_norm_eps": 1e-05, "max_position_embeddings": 77,
+    "model_type": "clip_text_model", "num_attention_heads": 20, "num_hidden_layers": 32, "pad_token_id": 1,
+    "projection_dim": 1280, "vocab_size": 49408
+  })"));
+}
+
+json sdxl_scheduler_config() {
+  return json::parse(R"({
+    "_class_name": "EulerDiscreteScheduler", "beta_end": 0.012, "beta_schedule": "scaled_linear",
+    "beta_start": 0.00085, "clip_sample": false, "interpolation_type": "linear", "num_train_timesteps": 1000,
+    "prediction_type": "epsilon", "sample_max_value": 1.0, "set_alpha_to_one": false, "skip_prk_steps": true,
+    "steps_offset": 1, "timestep_spacing": "leading", "trained_betas": null, "use_karras_sigmas": false
+  })");
+}
+
 // stabilityai/stable-diffusion-2-1 scheduler/scheduler_config.json.
 json sd21_scheduler_config() {
   return json::parse(R"({
@@ -136,16 +179,24 @@ json sd21_scheduler_config() {
   })");
 }
 
-void check_supported(const json& unet, const json& text, const std::string& label) {
+void check_supported(const json& unet, const json& text, const json& text_2, const std::string& label) {
   auto unsupported = [&](const std::string& what) {
-    throw Error(label + ": " + what + " is not supported (sdwalk runs Stable Diffusion 1.x and 2.x models)");
+    throw Error(label + ": " + what + " is not supported (sdwalk runs Stable Diffusion 1.x, 2.x and SDXL models)");
   };
+  const bool sdxl = !text_2.is_null();
   const auto cross = unet.value("cross_attention_dim", json());
-  if (cross == 2048) unsupported("cross_attention_dim 2048 (an SDXL UNet)");
   if (!cross.is_number_integer()) unsupported("cross_attention_dim " + cross.dump());
-  // time_cond_proj_dim (LCM's guidance embedding) is supported.
-  for (const char* key : {"addition_embed_type", "class_embed_type", "encoder_hid_dim_type", "num_class_embeds",
-                          "time_embedding_act_fn", "timestep_post_act"})
+  // time_cond_proj_dim (LCM's guidance embedding) is supported; addition_embed_type "text_time" with SDXL's
+  // second text encoder.
+  const json addition = unet.value("addition_embed_type", json());
+  if (!addition.is_null() && addition != "text_time") unsupported("UNet addition_embed_type " + addition.dump());
+  if (sdxl && addition.is_null())
+    throw Error(label + ": an SDXL pipeline (text_encoder_2) needs a UNet with addition_embed_type \"text_time\"");
+  if (!sdxl && !addition.is_null())
+    throw Error(label + ": the UNet has addition_embed_type \"text_time\" (SDXL) but the model has no text_encoder_2 "
+                        "(an SDXL folder has text_encoder/ and text_encoder_2/)");
+  for (const char* key : {"class_embed_type", "encoder_hid_dim_type", "num_class_embeds", "time_embedding_act_fn",
+                          "timestep_post_act"})
     if (!unet.value(key, json()).is_null()) unsupported(std::string("UNet ") + key + " " + unet[key].dump());
   auto expect = [&](const char* key, const json& want) {
     if (unet.value(key, want) != want) unsupported(std::string("UNet ") + key + " " + unet[key].dump());
@@ -157,9 +208,31 @@ void check_supported(const json& unet, const json& text, const std::string& labe
   expect("attention_type", "default");
   expect("center_input_sample", false);
   if (!text.value("hidden_size", json()).is_number_integer()) unsupported("text encoder without hidden_size");
-  if (text["hidden_size"] != cross)
-    throw Error(label + ": the UNet's cross_attention_dim " + cross.dump() + " differs from the text encoder's hidden_size " +
-                text["hidden_size"].dump());
+  if (!sdxl) {
+    if (text["hidden_size"] != cross)
+      throw Error(label + ": the UNet's cross_attention_dim " + cross.dump() +
+                  " differs from the text encoder's hidden_size " + text["hidden_size"].dump());
+    return;
+  }
+  // SDXL: both encoders' penultimate states side by side; the second's projection is the pooled text.
+  if (!text_2.value("hidden_size", json()).is_number_integer() ||
+      !text_2.value("projection_dim", json()).is_number_integer())
+    unsupported("text_encoder_2 without hidden_size and projection_dim");
+  const json arch = text_2.value("architectures", json());
+  if (!arch.is_array() || std::find(arch.begin(), arch.end(), json("CLIPTextModelWithProjection")) == arch.end())
+    throw Error(label + ": text_encoder_2 must be a CLIPTextModelWithProjection (its config's architectures say " +
+                arch.dump() + ")");
+  const int64_t width = text["hidden_size"].get<int64_t>() + text_2["hidden_size"].get<int64_t>();
+  if (cross != width)
+    throw Error(label + ": the UNet's cross_attention_dim " + cross.dump() + " differs from the two text encoders' " +
+                "hidden sizes together (" + std::to_string(width) + ")");
+  const json time_dim = unet.value("addition_time_embed_dim", json()),
+             input_dim = unet.value("projection_class_embeddings_input_dim", json());
+  if (!time_dim.is_number_integer() || !input_dim.is_number_integer() ||
+      input_dim.get<int64_t>() != 6 * time_dim.get<int64_t>() + text_2["projection_dim"].get<int64_t>())
+    throw Error(label + ": the UNet's projection_class_embeddings_input_dim " + input_dim.dump() +
+                " is not 6 x addition_time_embed_dim " + time_dim.dump() + " + text_encoder_2's projection_dim " +
+                text_2["projection_dim"].dump());
 }
 
 }  // namespace sdwalk::io

@@ -157,6 +157,11 @@ TensorShapes unet_tensor_shapes(const json& cfg) {
   // LCM: the guidance embedding w enters through a bias-free projection onto the sinusoidal input.
   if (cfg.value("time_cond_proj_dim", json()).is_number_integer())
     b.linear("time_embedding.cond_proj", boc[0], r.integer("time_cond_proj_dim"), false);
+  // SDXL's text_time: add_embedding takes the pooled text and the 6 embedded time ids.
+  if (cfg.value("addition_embed_type", json()) == "text_time") {
+    b.linear("add_embedding.linear_1", temb, r.integer("projection_class_embeddings_input_dim"));
+    b.linear("add_embedding.linear_2", temb, temb);
+  }
 
   int64_t ch = boc[0];
   for (size_t i = 0; i < nb; ++i) {
@@ -270,6 +275,9 @@ TensorShapes text_encoder_tensor_shapes(const json& cfg) {
     b.linear(p + ".mlp.fc2", h, inter);
   }
   b.norm("text_model.final_layer_norm", h);
+  const json arch = cfg.value("architectures", json());
+  if (arch.is_array() && std::find(arch.begin(), arch.end(), json("CLIPTextModelWithProjection")) != arch.end())
+    b.linear("text_projection", r.integer("projection_dim"), h, false);
   return b.out;
 }
 

@@ -66,6 +66,7 @@ std::string weights_hash(const ModelFiles& files) {
   hash_weights(files.text_encoder, parts);
   hash_weights(files.unet, parts);
   hash_weights(files.vae, parts);
+  hash_weights(files.text_encoder_2, parts);  // SDXL's; empty (no parts) for SD 1.x/2.x
   uint64_t h = 0;
   for (uint64_t p : parts) h = mix(h, p);
   return hex(h);

@@ -48,6 +48,7 @@ struct ClipTextModel::Impl {
   Tensor token_embedding, position_embedding;
   std::vector<EncoderLayer> layers;
   LayerNorm final_layer_norm;
+  ops::Linear text_projection;  // CLIPTextModelWithProjection only (bias-free)
 
   Tensor embed(const std::vector<std::vector<int64_t>>& ids) const;
   Tensor layer_forward(const EncoderLayer& l, const Tensor& x) const;
@@ -126,6 +127,17 @@ ClipTextModel::ClipTextModel(const nlohmann::json& config, const Weights& weight
     m.layers.push_back(std::move(l));
   }
   m.final_layer_norm = layer_norm("text_model.final_layer_norm", DType::F32);
+  if (weights.contains("text_projection.weight")) {
+    const std::string name = "text_projection.weight";
+    used.insert(name);
+    const Tensor& w = weights.get(name);
+    const int64_t proj = config.contains("projection_dim") ? config_value<int64_t>(config, "projection_dim") : C;
+    check(w.shape() == Shape{proj, C}, weights.network() + ": tensor '" + name + "' has shape " +
+                                           shape_string(w.shape()) + ", expected " + shape_string({proj, C}));
+    // One row per prompt: f32 keeps the pooled embedding exact.
+    m.text_projection = ops::Linear(w, Tensor(), Precision::F32, storage);
+    release_mapped_pages(w);
+  }
   // position_ids is a buffer (arange) some files carry; everything else must be explained by the config.
   for (const auto& name : weights.names())
     check(used.count(name) != 0 || name == "text_model.embeddings.position_ids",
@@ -140,6 +152,9 @@ ClipTextModel& ClipTextModel::operator=(ClipTextModel&&) noexcept = default;
 int ClipTextModel::hidden_size() const { return int(impl_->hidden); }
 int ClipTextModel::num_layers() const { return int(impl_->layers.size()); }
 int ClipTextModel::max_position_embeddings() const { return int(impl_->max_positions); }
+int ClipTextModel::projection_dim() const {
+  return impl_->text_projection.defined() ? impl_->text_projection.out_features() : 0;
+}
 
 Tensor ClipTextModel::Impl::embed(const std::vector<std::vector<int64_t>>& ids) const {
   check(!ids.empty(), "text encoder: no input sequences");
@@ -207,6 +222,7 @@ ClipTextModel::Output ClipTextModel::forward(const std::vector<std::vector<int64
     std::memcpy(out.pooler_output.f32() + b * C, out.last_hidden_state.f32() + (b * T + pos) * C,
                 size_t(C) * sizeof(float));
   }
+  if (m.text_projection.defined()) out.text_embeds = m.text_projection.forward(out.pooler_output);
   return out;
 }
 

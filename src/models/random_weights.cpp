@@ -116,4 +116,25 @@ ModelFiles random_sd15_model(const RandomWeightOptions& o) {
   return m;
 }
 
+ModelFiles random_sdxl_model(const RandomWeightOptions& o) {
+  ModelFiles m;
+  m.layout = ModelLayout::DiffusersFolder;
+  m.path = "random SDXL";
+  m.text_encoder_config = io::sd15_text_encoder_config();  // SDXL's first encoder is SD 1.5's CLIP ViT-L
+  m.text_encoder_2_config = io::sdxl_text_encoder_2_config();
+  m.unet_config = io::sdxl_unet_config();
+  m.vae_config = io::sdxl_vae_config();
+  m.scheduler_config = io::sdxl_scheduler_config();
+  m.force_zeros_for_empty_prompt = true;
+  if (o.text_encoder) {
+    m.text_encoder = random_weights("text_encoder", io::text_encoder_tensor_shapes(m.text_encoder_config), o);
+    m.text_encoder_2 = random_weights("text_encoder_2", io::text_encoder_tensor_shapes(m.text_encoder_2_config), o);
+  }
+  if (o.unet) m.unet = random_weights("unet", io::unet_tensor_shapes(m.unet_config), o);
+  if (o.vae) m.vae = random_weights("vae", io::vae_tensor_shapes(m.vae_config), o);
+  m.weights_dtype = dtype_name(o.dtype);
+  m.config_source = "SDXL base 1.0 configs (built in)";
+  return m;
+}
+
 }  // namespace sdwalk

@@ -30,9 +30,20 @@ Weights random_weights(const std::string& network, const std::map<std::string, S
 // no tokenizer folder. path is "random SD 1.5".
 ModelFiles random_sd15_model(const RandomWeightOptions& options = {});
 
+// SDXL base 1.0 (stabilityai/stable-diffusion-xl-base-1.0 configs: UNet 320/640/1280 with 1/2/10
+// transformer layers and text_time, VAE 128/256/512/512 with scaling 0.13025, CLIP ViT-L + OpenCLIP bigG
+// with projection) with random weights, Euler scheduler config; text_encoder fills both encoders.
+// path is "random SDXL".
+ModelFiles random_sdxl_model(const RandomWeightOptions& options = {});
+
 // random_sd15_model written to `out` as a diffusers folder (one network in memory at a time), with
 // `tokenizer`'s vocab.json and merges.txt copied in when it is not empty.
 void write_random_sd15_folder(const std::filesystem::path& out, const RandomWeightOptions& options = {},
                               const std::filesystem::path& tokenizer = {});
+
+// random_sdxl_model written to `out` as an SDXL diffusers folder (model_index StableDiffusionXLPipeline),
+// with the tokenizer folders' files copied in when given (tokenizer_2: SD 2's, which pads with "!").
+void write_random_sdxl_folder(const std::filesystem::path& out, const RandomWeightOptions& options = {},
+                              const std::filesystem::path& tokenizer = {}, const std::filesystem::path& tokenizer_2 = {});
 
 }  // namespace sdwalk

@@ -1,5 +1,6 @@
 #include "sdwalk/unet_2d_condition_model.hpp"
 
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -25,8 +26,10 @@ void reject_unsupported(const ConfigReader& c) {
   const std::string sd1 = "sdwalk runs the SD 1.x/2.x UNet";
   if (c.has("_class_name") && c.string("_class_name", "") != "UNet2DConditionModel")
     c.unsupported("_class_name", "expected UNet2DConditionModel");
-  for (const char* key : {"class_embed_type", "num_class_embeds", "addition_embed_type", "addition_time_embed_dim",
-                          "projection_class_embeddings_input_dim", "encoder_hid_dim", "encoder_hid_dim_type",
+  // addition_embed_type "text_time" (SDXL) is read by the constructor; every other one is refused.
+  if (c.has("addition_embed_type") && c.string("addition_embed_type", "") != "text_time")
+    c.unsupported("addition_embed_type", "only \"text_time\" (SDXL)");
+  for (const char* key : {"class_embed_type", "num_class_embeds", "encoder_hid_dim", "encoder_hid_dim_type",
                           "timestep_post_act", "time_embedding_act_fn", "cross_attention_norm",
                           "reverse_transformer_layers_per_block"})
     c.require_null(key, sd1);
@@ -52,6 +55,11 @@ struct UNet2DConditionModel::Impl {
   int64_t time_embed_dim = 0;
   Timesteps time_proj;
   TimestepEmbedding time_embedding;
+  // SDXL's text_time: add_time_proj embeds each of the 6 time ids, add_embedding takes them with the pooled text.
+  bool text_time = false;
+  int pooled_dim = 0;
+  Timesteps add_time_proj;
+  TimestepEmbedding add_embedding;
   ops::Conv2d conv_in, conv_out;
   std::vector<CrossAttnDownBlock2D> down_blocks;
   std::optional<UNetMidBlock2DCrossAttn> mid_block;
@@ -127,6 +135,17 @@ UNet2DConditionModel::UNet2DConditionModel(const nlohmann::json& config, const W
   const int cond_proj_dim = c.has("time_cond_proj_dim") ? c.integer("time_cond_proj_dim", 0) : 0;
   check(cond_proj_dim >= 0, "unet config: time_cond_proj_dim must be positive");
   impl->time_embedding = TimestepEmbedding(p, "time_embedding", channels[0], impl->time_embed_dim, cond_proj_dim);
+  if (c.has("addition_embed_type")) {  // "text_time" (reject_unsupported refused the others)
+    const int time_dim = c.integer("addition_time_embed_dim", 0);
+    const int input_dim = c.integer("projection_class_embeddings_input_dim", 0);
+    check(time_dim > 0 && input_dim > 6 * time_dim,
+          "unet config: addition_embed_type \"text_time\" needs addition_time_embed_dim > 0 and "
+          "projection_class_embeddings_input_dim > 6 x addition_time_embed_dim (the pooled text width on top)");
+    impl->text_time = true;
+    impl->pooled_dim = input_dim - 6 * time_dim;
+    impl->add_time_proj = Timesteps{time_dim, c.boolean("flip_sin_to_cos", true), float(c.number("freq_shift", 0))};
+    impl->add_embedding = TimestepEmbedding(p, "add_embedding", input_dim, impl->time_embed_dim);
+  }
   // The first and last convolutions touch 4 channels: f32 costs little and keeps the noise prediction exact.
   impl->conv_in = p.conv("conv_in", impl->in_channels, channels[0], conv_in_kernel, 1, (conv_in_kernel - 1) / 2,
                          Precision::F32);
@@ -193,9 +212,44 @@ Tensor UNet2DConditionModel::time_embedding(double timestep, const Tensor& times
 }
 
 int UNet2DConditionModel::time_cond_proj_dim() const { return int(impl_->time_embedding.cond_proj_dim()); }
+bool UNet2DConditionModel::has_text_time() const { return impl_->text_time; }
+int UNet2DConditionModel::pooled_dim() const { return impl_->pooled_dim; }
+
+Tensor UNet2DConditionModel::add_time_proj(const Tensor& time_ids) const {
+  const Impl& m = *impl_;
+  check(m.text_time, "unet: time_ids given to a UNet without addition_embed_type \"text_time\"");
+  check(time_ids.ndim() == 2 && time_ids.dim(1) == 6 && time_ids.dim(0) > 0,
+        "unet: time_ids has shape " + shape_string(time_ids.shape()) + ", expected [B, 6]");
+  const Tensor ids = time_ids.to_f32();
+  const std::vector<float> flat(ids.f32(), ids.f32() + ids.numel());
+  // [B * 6, dim] row-major is already [B, 6 * dim].
+  return ops::timestep_embedding(flat, m.add_time_proj.num_channels, m.add_time_proj.flip_sin_to_cos,
+                                 m.add_time_proj.downscale_freq_shift)
+      .reshape({ids.dim(0), 6 * int64_t(m.add_time_proj.num_channels)});
+}
+
+Tensor UNet2DConditionModel::add_embedding(const AddedCondKwargs& added) const {
+  const Impl& m = *impl_;
+  check(m.text_time, "unet: added_cond_kwargs given to a UNet without addition_embed_type \"text_time\"");
+  check(added.text_embeds.defined() && added.time_ids.defined(),
+        "unet: an SDXL (text_time) UNet needs text_embeds and time_ids in added_cond_kwargs");
+  const Tensor time_embeds = add_time_proj(added.time_ids);
+  const int64_t B = time_embeds.dim(0);
+  check(added.text_embeds.ndim() == 2 && added.text_embeds.dim(0) == B && added.text_embeds.dim(1) == m.pooled_dim,
+        "unet: text_embeds has shape " + shape_string(added.text_embeds.shape()) + ", expected [" + std::to_string(B) +
+            ", " + std::to_string(m.pooled_dim) + "]");
+  const Tensor text = added.text_embeds.to_f32();
+  const int64_t P = m.pooled_dim, T = time_embeds.dim(1);
+  Tensor cat({B, P + T});
+  for (int64_t b = 0; b < B; ++b) {
+    std::copy(text.f32() + b * P, text.f32() + (b + 1) * P, cat.f32() + b * (P + T));
+    std::copy(time_embeds.f32() + b * T, time_embeds.f32() + (b + 1) * T, cat.f32() + b * (P + T) + P);
+  }
+  return m.add_embedding.forward(cat);
+}
 
 Tensor UNet2DConditionModel::forward(const Tensor& sample, double timestep, const Tensor& encoder_hidden_states,
-                                     const Tensor& timestep_cond) const {
+                                     const Tensor& timestep_cond, const AddedCondKwargs& added) const {
   const Impl& m = *impl_;
   check(sample.ndim() == 4 && sample.dim(1) == m.in_channels,
         "unet: sample has shape " + shape_string(sample.shape()) + ", expected [B, " + std::to_string(m.in_channels) +
@@ -213,7 +267,21 @@ Tensor UNet2DConditionModel::forward(const Tensor& sample, double timestep, cons
 
   // Every resnet adds time_emb_proj(silu(temb)); silu is taken once here. One timestep for the whole
   // batch: one row, which the resnets fold into their conv1 bias.
-  const Tensor temb_act = ops::silu(time_embedding(timestep, timestep_cond));
+  Tensor temb = time_embedding(timestep, timestep_cond);
+  check(m.text_time == added.defined(), m.text_time ? "unet: an SDXL (text_time) UNet needs added_cond_kwargs "
+                                                      "(text_embeds and time_ids)"
+                                                    : "unet: added_cond_kwargs given to a UNet without text_time");
+  if (m.text_time) {
+    // emb + aug_emb: the one time row broadcast over the batch's own added embeddings.
+    Tensor aug = add_embedding(added);
+    check(aug.dim(0) == B, "unet: added_cond_kwargs have " + std::to_string(aug.dim(0)) + " rows for a batch of " +
+                               std::to_string(B));
+    const int64_t D = aug.dim(1);
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t d = 0; d < D; ++d) aug.f32()[b * D + d] = temb.f32()[d] + aug.f32()[b * D + d];
+    temb = std::move(aug);
+  }
+  const Tensor temb_act = ops::silu(temb);
 
   Tensor x = m.conv_in.forward(ops::nchw_to_nhwc(x_in));
   std::vector<Tensor> skips{x};

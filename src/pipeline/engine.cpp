@@ -31,12 +31,21 @@ void notice_truncation(const EncodedPrompt& prompt, const std::string& which, co
                       prompt.tokens.removed_text + "\"");
 }
 
-Tensor embeddings_of(const StableDiffusionPipeline& pipe, const Tensor& given, const std::string& prompt,
-                     const std::string& which, const Callbacks& callbacks) {
-  if (given.defined()) return given;
-  const EncodedPrompt encoded = pipe.encode_prompt(prompt);
+// The given embeddings, or the prompt's (negative: encode_negative_prompt, SDXL's zeros for "").
+EncodedPrompt embeddings_of(const StableDiffusionPipeline& pipe, const Tensor& given, const Tensor& given_pooled,
+                            const std::string& prompt, const std::string& which, const Callbacks& callbacks,
+                            bool negative) {
+  if (given.defined()) {
+    sdwalk::check(!pipe.is_sdxl() || given_pooled.defined(),
+                  "SDXL: given " + which + " embeddings need their pooled embeddings too");
+    EncodedPrompt out;
+    out.embeds = given;
+    out.pooled = given_pooled;
+    return out;
+  }
+  const EncodedPrompt encoded = negative ? pipe.encode_negative_prompt(prompt) : pipe.encode_prompt(prompt);
   notice_truncation(encoded, which, callbacks);
-  return encoded.embeds;
+  return encoded;
 }
 }  // namespace
 
@@ -46,6 +55,7 @@ std::string prepare_request(const ModelFiles& files, const EngineOptions& o, Gen
   const std::string notice =
       follow_few_step_model(files, {r.scheduler, r.num_inference_steps, r.guidance_scale, given});
   latent_shape_for(files, 1, r.height, r.width);
+  check_size_conditioning(files, r.size_conditioning);
   check_scheduler_request(files, r.scheduler, r.num_inference_steps);
   check_request_memory(files, o.precision, o.weights, o.vae_tiling, 1, r.height, r.width, r.guidance_scale > 1,
                        o.memory_limit, "generate " + std::to_string(r.width) + "x" + std::to_string(r.height));
@@ -86,6 +96,7 @@ void Engine::check(const GenerateRequest& r) const {
   // Against the model's configs, as the CLI checks before loading: the size multiple its UNet needs,
   // the scheduler built on its config, steps within its training timesteps.
   const Shape shape = latent_shape_for(pipe_->files(), 1, r.height, r.width);
+  check_size_conditioning(pipe_->files(), r.size_conditioning);
   check_scheduler_request(pipe_->files(), r.scheduler, r.num_inference_steps);
   if (!r.scheduler_overrides.empty())  // a bad override
     make_scheduler(r.scheduler.empty() ? "lms" : r.scheduler, r.scheduler_overrides.applied_to({}));
@@ -109,17 +120,26 @@ void Engine::check(const GenerateRequest& r) const {
 GenerateResult Engine::generate(const GenerateRequest& r, const Callbacks& callbacks) const {
   check(r);
   const ops::ThreadScope scope(threads_);
-  const Tensor cond = embeddings_of(*pipe_, r.prompt_embeds, r.prompt, "prompt", callbacks);
+  const EncodedPrompt positive =
+      embeddings_of(*pipe_, r.prompt_embeds, r.pooled_prompt_embeds, r.prompt, "prompt", callbacks, false);
   // Without CFG diffusers encodes no negative prompt, and neither do we.
   const bool cfg = pipe_->uses_cfg(r.guidance_scale);
-  const Tensor uncond =
-      cfg ? embeddings_of(*pipe_, r.negative_prompt_embeds, r.negative_prompt, "negative prompt", callbacks) : Tensor();
+  const EncodedPrompt negative = cfg ? embeddings_of(*pipe_, r.negative_prompt_embeds, r.negative_pooled_prompt_embeds,
+                                                     r.negative_prompt, "negative prompt", callbacks, true)
+                                     : EncodedPrompt();
+  const Tensor& cond = positive.embeds;
+  const Tensor& uncond = negative.embeds;
   auto scheduler = pipe_->make_scheduler(r.scheduler, r.scheduler_overrides);
   // One generator, as diffusers' pipeline with generator=torch.Generator().manual_seed(seed): the
   // initial noise first, then the ancestral schedulers' draws from the same stream.
   TorchGenerator generator(r.seed);
   GenerateResult out;
-  const DenoiseOptions denoise_options{r.num_inference_steps, r.guidance_scale};
+  DenoiseOptions denoise_options{r.num_inference_steps, r.guidance_scale};
+  if (pipe_->is_sdxl()) {  // the same add_time_ids for both halves, as StableDiffusionXLPipeline by default
+    const Tensor time_ids = add_time_ids(r.size_conditioning, r.height, r.width);
+    denoise_options.added_cond = {positive.pooled, time_ids};
+    if (cfg) denoise_options.negative_added_cond = {negative.pooled, time_ids};
+  }
   if (r.image.width > 0) {
     // img2img: the VAE sample is drawn first, then the noise, from the one generator (diffusers).
     const Tensor init = pipe_->image_latents(pipe_->encode(StableDiffusionPipeline::image_to_tensor(r.image)), &generator);
@@ -150,6 +170,11 @@ GenerateResult Engine::generate(const GenerateRequest& r, const Callbacks& callb
   if (!r.scheduler_overrides.timestep_spacing.empty())
     out.settings["timestep_spacing"] = r.scheduler_overrides.timestep_spacing;
   if (r.image.width > 0) out.settings["strength"] = r.strength;
+  if (pipe_->is_sdxl()) {
+    const Tensor ids = add_time_ids(r.size_conditioning, r.height, r.width);
+    out.settings["original_size"] = {ids.f32()[0], ids.f32()[1]};
+    out.settings["crops_coords_top_left"] = {ids.f32()[2], ids.f32()[3]};
+  }
   return out;
 }
 

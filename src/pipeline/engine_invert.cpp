@@ -9,6 +9,7 @@ namespace sdwalk {
 InvertResult Engine::invert(const InvertRequest& r, const Callbacks& callbacks) const {
   sdwalk::check(r.image.width > 0 && r.image.height > 0, "invert: the image is empty");
   latent_shape_for(pipe_->files(), 1, r.image.height, r.image.width);  // a size the model takes
+  check_invertible(pipe_->files());
   sdwalk::check(r.num_inference_steps >= 1, "invert: steps must be at least 1");
   const ops::ThreadScope scope(threads_);
   const EncodedPrompt prompt = pipe_->encode_prompt(r.prompt);

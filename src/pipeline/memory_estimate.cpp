@@ -39,7 +39,7 @@ double MemoryEstimate::peak_bytes() const {
 MemoryEstimate estimate_memory(const ModelFiles& files, Precision precision, WeightStorage storage, int images,
                                int height, int width, bool cfg, VaeTiling tiling) {
   MemoryEstimate e;
-  for (const Weights* w : {&files.text_encoder, &files.unet, &files.vae})
+  for (const Weights* w : {&files.text_encoder, &files.text_encoder_2, &files.unet, &files.vae})
     e.weights_bytes += weight_bytes(*w, precision, storage, files.weights_dtype);
   const double lh = double(height) / 8, lw = double(width) / 8, batch = double(images) * (cfg ? 2 : 1);
   // The UNet's first level holds the most: the skip connections, a transformer block's GEGLU rows

@@ -22,7 +22,7 @@ ModelFamily model_family(const ModelFiles& f) {
   // SD 2 replaced OpenAI's CLIP ViT-L (quick_gelu) by OpenCLIP ViT-H (exact gelu, 1024 wide).
   const bool open_clip = f.text_encoder_config.value("hidden_act", "quick_gelu") == "gelu" ||
                          f.unet_config.value("cross_attention_dim", nlohmann::json()) == 1024;
-  m.name = open_clip ? "SD 2.x" : "SD 1.x";
+  m.name = f.is_sdxl() ? "SDXL" : open_clip ? "SD 2.x" : "SD 1.x";
   m.lcm = f.unet_config.value("time_cond_proj_dim", nlohmann::json()).is_number_integer();
   if (const auto c = scheduler_config_of(f)) {
     m.scheduler_class = c->class_name;

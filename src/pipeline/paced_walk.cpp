@@ -155,8 +155,10 @@ class SegmentRenderer {
     auto scheduler = make_scheduler();
     TorchGenerator generator = TorchGenerator::per_sample(std::vector<uint64_t>(part.size(), uint64_t(s_.seeds[0])));
     std::vector<Trajectory> traj(part.size());
+    std::vector<const Frame*> batch;
+    for (const Frame& f : frames) batch.push_back(&f);
     const Tensor final_latents = pipe_.denoise(
-        *scheduler, cat0(cond), cat0(uncond), cat0(latents), {s_.num_inference_steps, s_.guidance_scale}, &generator,
+        *scheduler, cat0(cond), cat0(uncond), cat0(latents), walk_denoise_options(s_, batch), &generator,
         [&](int step, int steps, const Tensor& x) {
           if (step < steps)
             for (size_t j = 0; j < part.size(); ++j) traj[j].after.push_back(x.slice0(int64_t(j), int64_t(j) + 1).clone());
@@ -186,7 +188,7 @@ class SegmentRenderer {
     r.trajectory.after.assign(size_t(steps_ - 1), Tensor());
     r.trajectory.after[size_t(p.k - 1)] = x;
     const Tensor final_latents = pipe_.denoise_continue(
-        *scheduler, f.cond, f.uncond, x, p.k, {s_.num_inference_steps, s_.guidance_scale}, &generator,
+        *scheduler, f.cond, f.uncond, x, p.k, walk_denoise_options(s_, {&f}), &generator,
         [&](int step, int steps, const Tensor& latents) {
           if (step < steps) r.trajectory.after[size_t(p.k + step - 1)] = latents.clone();
           if (progress_.on_step) progress_.on_step(id, 0, step, steps);

@@ -35,6 +35,22 @@ Shape latent_shape_for(const ModelFiles& files, int batch, int height, int width
   return {batch, channels, height / f, width / f};
 }
 
+void check_size_conditioning(const ModelFiles& files, const SizeConditioning& s) {
+  const bool given = !s.is_default();
+  check(!given || files.is_sdxl(), files.path.string() + " is " + model_family(files).name +
+                                       ": original_size / crops_coords_top_left are SDXL's size conditioning "
+                                       "(a StableDiffusionXLPipeline model)");
+  for (double v : {s.original_size[0], s.original_size[1], s.target_size[0], s.target_size[1]})
+    check(v >= 0, "original_size: expected positive sizes (height, width), got a negative one");
+  for (double v : s.crops_coords_top_left)
+    check(v >= 0, "crops_coords_top_left: expected offsets >= 0 (top, left), got a negative one");
+}
+
+void check_invertible(const ModelFiles& files) {
+  check(!files.is_sdxl(), files.path.string() + " is SDXL: inversion (sdwalk invert, walk morph, picture keyframes) "
+                                                "is not supported on SDXL models yet");
+}
+
 void check_scheduler_request(const ModelFiles& files, const std::string& name, int steps) {
   auto scheduler = name.empty() ? make_scheduler_from_config(files.scheduler_config)
                                 : make_scheduler(name, files.scheduler_config);

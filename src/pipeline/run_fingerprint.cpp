@@ -51,6 +51,12 @@ nlohmann::json run_fingerprint(const WalkSettings& s, const ModelFiles& files) {
   fp["scheduler config"] = json_hash(files.scheduler_config);
   fp["tokenizer"] = file_hash(files.tokenizer_dir / "vocab.json") + file_hash(files.tokenizer_dir / "merges.txt");
   fp["noise file"] = s.noise_file.empty() ? "" : file_hash(s.noise_file);
+  if (files.is_sdxl()) {  // only then: SD runs keep the fingerprints they had
+    fp["text_encoder_2 config"] = json_hash(files.text_encoder_2_config);
+    fp["tokenizer_2"] = file_hash(files.tokenizer_2_dir / "vocab.json") + file_hash(files.tokenizer_2_dir / "merges.txt");
+    fp["force_zeros_for_empty_prompt"] = files.force_zeros_for_empty_prompt;
+  }
+  if (all.contains("size_conditioning")) fp["size_conditioning"] = all.at("size_conditioning");
   if (!s.images.empty()) {  // morph: the pictures' contents and how they are fitted
     nlohmann::json images = nlohmann::json::array();
     for (const std::string& image : s.images) images.push_back(image.empty() ? "" : file_hash(image));

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "pipeline/sdxl_conditioning.hpp"
 #include "sdwalk/error.hpp"
 #include "backend/cpu/ops.hpp"
 #include "sdwalk/request_checks.hpp"
@@ -64,12 +65,22 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options
   p.vae_tiling_ = options.vae_tiling;
   // The VAE first: its encoder is built (to check its weights) and dropped again before the big UNet
   // is in memory, so that the two never add up.
-  p.vae_ = std::make_shared<AutoencoderKL>(f.vae_config, f.vae, options.precision, options.weights);
+  // StableDiffusionXLPipeline decodes in float32 when the VAE's config says force_upcast (SDXL's VAE
+  // overflows in half precision); the SD pipelines do not look at it.
+  const bool upcast_vae = f.is_sdxl() && f.vae_config.value("force_upcast", true);
+  p.vae_ = std::make_shared<AutoencoderKL>(f.vae_config, f.vae, upcast_vae ? Precision::F32 : options.precision,
+                                           upcast_vae ? WeightStorage::Auto : options.weights);
   if (lean) malloc_trim(0);
   p.text_encoder_ = std::make_shared<ClipTextModel>(f.text_encoder_config, f.text_encoder, options.precision, options.weights);
+  if (f.is_sdxl()) {
+    check_finite(f.text_encoder_2);
+    p.tokenizer_2_ = std::make_shared<ClipTokenizer>(ClipTokenizer::load(f.tokenizer_2_dir));
+    p.text_encoder_2_ =
+        std::make_shared<ClipTextModel>(f.text_encoder_2_config, f.text_encoder_2, options.precision, options.weights);
+  }
   p.unet_ = std::make_shared<UNet2DConditionModel>(f.unet_config, f.unet, options.precision, options.weights);
   // The models hold converted copies: the checkpoint's pages need not stay resident.
-  for (const Weights* w : {&f.text_encoder, &f.unet, &f.vae}) release_mapped_pages(*w);
+  for (const Weights* w : {&f.text_encoder, &f.text_encoder_2, &f.unet, &f.vae}) release_mapped_pages(*w);
   if (lean) malloc_trim(0);  // and the conversions' freed temporaries need not either
   return p;
 }
@@ -77,6 +88,8 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options
 void StableDiffusionPipeline::apply_loras(const LoadOptions& options) {
   lora_mode_ = options.lora_mode;
   ModelFiles& f = *files_;
+  check(options.loras.empty() || !f.is_sdxl(), options.model.string() + " is SDXL: LoRA files (--lora) are not supported "
+                                                                         "on SDXL models yet");
   // All files are read and checked against the base weights first: a bad one fails before any merge.
   std::vector<LoraAdapter> adapters;
   for (const LoraSpec& spec : options.loras) adapters.push_back(load_lora(spec, f.unet, f.text_encoder));
@@ -122,7 +135,34 @@ EncodedPrompt StableDiffusionPipeline::encode_prompt(const std::string& prompt) 
   const ScopeTimer timer(clock_->text_encoder_ns);
   if (!text_encoder_)
     text_encoder_ = std::make_shared<ClipTextModel>(files_->text_encoder_config, files_->text_encoder, precision_, weights_);
-  out.embeds = text_encoder_->encode({out.tokens.input_ids});
+  if (!files_->is_sdxl()) {
+    out.embeds = text_encoder_->encode({out.tokens.input_ids});
+    return out;
+  }
+  if (!text_encoder_2_)
+    text_encoder_2_ =
+        std::make_shared<ClipTextModel>(files_->text_encoder_2_config, files_->text_encoder_2, precision_, weights_);
+  // StableDiffusionXLPipeline.encode_prompt (clip_skip None): hidden_states[-2] of each encoder, raw
+  // (no final LayerNorm); the pooled embedding is the second encoder's text_embeds.
+  const ClipTextModel::Output first = text_encoder_->forward({out.tokens.input_ids});
+  const ClipTextModel::Output second = text_encoder_2_->forward({tokenizer_2_->encode(prompt).input_ids});
+  out.embeds = concat_last(first.hidden_states[first.hidden_states.size() - 2],
+                           second.hidden_states[second.hidden_states.size() - 2]);
+  out.pooled = second.text_embeds;
+  return out;
+}
+
+EncodedPrompt StableDiffusionPipeline::encode_negative_prompt(const std::string& negative_prompt) const {
+  if (!(files_->is_sdxl() && files_->force_zeros_for_empty_prompt && negative_prompt.empty()))
+    return encode_prompt(negative_prompt);
+  // zeros_like(prompt_embeds), zeros_like(pooled_prompt_embeds): the shapes from the configs.
+  const int64_t c1 = files_->text_encoder_config.value("hidden_size", 0),
+                c2 = files_->text_encoder_2_config.value("hidden_size", 0),
+                proj = files_->text_encoder_2_config.value("projection_dim", 0);
+  EncodedPrompt out;
+  out.tokens = tokenizer_->encode("");
+  out.embeds = Tensor({1, int64_t(out.tokens.input_ids.size()), c1 + c2});
+  out.pooled = Tensor({1, proj});
   return out;
 }
 
@@ -168,6 +208,30 @@ Tensor divided(const Tensor& x, float s) {
   float* p = out.f32();
   for (int64_t i = 0; i < out.numel(); ++i) p[i] /= s;
   return out;
+}
+
+// SDXL: the UNet's added_cond_kwargs for the batch it runs ([negative, positive] under CFG, as
+// StableDiffusionXLPipeline concatenates them); none for other UNets.
+AddedCondKwargs batch_added_cond(const UNet2DConditionModel& unet, const DenoiseOptions& o, int64_t batch, bool cfg) {
+  if (!unet.has_text_time()) {
+    check(!o.added_cond.defined() && !o.negative_added_cond.defined(),
+          "denoise: added conditioning (pooled text, time ids) given to a UNet without text_time (not SDXL)");
+    return {};
+  }
+  auto checked = [&](const AddedCondKwargs& a, const std::string& which) {
+    check(a.text_embeds.defined() && a.time_ids.defined(),
+          "denoise: an SDXL UNet needs the " + which + " pooled text embeddings and time ids");
+    check(a.text_embeds.ndim() == 2 && a.text_embeds.dim(0) == batch && a.time_ids.ndim() == 2 &&
+              a.time_ids.dim(0) == batch && a.time_ids.dim(1) == 6,
+          "denoise: " + which + " text_embeds " + shape_string(a.text_embeds.shape()) + " / time_ids " +
+              shape_string(a.time_ids.shape()) + " do not match a batch of " + std::to_string(batch) +
+              " ([B, pooled], [B, 6])");
+    return a;
+  };
+  const AddedCondKwargs pos = checked(o.added_cond, "conditional");
+  if (!cfg) return pos;
+  const AddedCondKwargs neg = checked(o.negative_added_cond, "unconditional");
+  return {cat0({neg.text_embeds.to_f32(), pos.text_embeds.to_f32()}), cat0({neg.time_ids.to_f32(), pos.time_ids.to_f32()})};
 }
 
 // eps_uncond + g * (eps_text - eps_uncond), computed as diffusers does in float32.
@@ -229,6 +293,7 @@ Tensor StableDiffusionPipeline::denoise_from(Scheduler& scheduler, const Tensor&
     }
   }
   const Tensor context = cfg ? cat0({uncond.to_f32(), cond.to_f32()}) : cond.to_f32();
+  const AddedCondKwargs added = batch_added_cond(*unet_, options, batch, cfg);
   // An LCM UNet takes the guidance as an embedding of w = guidance_scale - 1 (diffusers' pipelines).
   const Tensor timestep_cond = unet_->time_cond_proj_dim() > 0
                                    ? guidance_scale_embedding(options.guidance_scale - 1.0, unet_->time_cond_proj_dim())
@@ -240,7 +305,7 @@ Tensor StableDiffusionPipeline::denoise_from(Scheduler& scheduler, const Tensor&
   for (int i = begin; i < total; ++i) {
     const double t = timesteps[size_t(i)];
     const Tensor model_in = scheduler.scale_model_input(cfg ? cat0({x, x}) : x, t);
-    const Tensor eps = unet_->forward(model_in, t, context, timestep_cond);
+    const Tensor eps = unet_->forward(model_in, t, context, timestep_cond, added);
     const Tensor guided = cfg ? guide(eps, batch, float(options.guidance_scale)) : eps;
     x = scheduler.step(guided, t, x, generator);
     check_finite_values(x, "the latents after denoising step " + std::to_string(i + 1 - begin) + " of " +

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <cstdio>
 #include <map>
+#include <tuple>
 
 #include "output/temp_path.hpp"
 #include "pipeline/frame_files.hpp"
@@ -42,6 +43,8 @@ void check_walk_request(const ModelFiles& files, const WalkSettings& s) {
   s.validate();
   const Shape one = latent_shape_for(files, 1, s.height, s.width);
   check_scheduler_request(files, s.scheduler, s.num_inference_steps);
+  for (const SizeConditioning& c : s.size_conditioning) check_size_conditioning(files, c);
+  if (s.mode == WalkMode::Morph) check_invertible(files);
   if (!s.noise_file.empty()) load_noise_file(s.noise_file, s.noise_count(), Shape(one.begin() + 1, one.end()));
   for (size_t i = 0; i < s.images.size(); ++i)  // readable, and of the walk's size or fitted
     if (!s.images[i].empty()) load_walk_image(s, i);
@@ -131,13 +134,30 @@ WalkCurve walk_curve(const StableDiffusionPipeline& pipe, const WalkSettings& s)
     for (size_t l = 0; l < s.loras.size(); ++l) v.push_back({float(s.lora_scale(l, i))});
     pipe.set_lora_scales(v);
   };
-  std::map<std::pair<std::string, size_t>, Tensor> cache;  // each distinct prompt (at its scales) is encoded once
-  auto embed = [&](const std::string& prompt) {
+  // Each distinct prompt (at its scales, as prompt or as negative) is encoded once.
+  std::map<std::tuple<std::string, size_t, bool>, EncodedPrompt> cache;
+  auto encoded = [&](const std::string& prompt, bool negative) -> const EncodedPrompt& {
     const size_t key = s.loras_vary() ? scales_of : 0;
-    auto it = cache.find({prompt, key});
-    if (it == cache.end()) it = cache.emplace(std::make_pair(prompt, key), pipe.encode_prompt(prompt).embeds).first;
+    auto it = cache.find({prompt, key, negative});
+    if (it == cache.end())
+      it = cache.emplace(std::make_tuple(prompt, key, negative),
+                         negative ? pipe.encode_negative_prompt(prompt) : pipe.encode_prompt(prompt))
+               .first;
     return it->second;
   };
+  auto embed = [&](const std::string& prompt) { return encoded(prompt, false).embeds; };
+  // SDXL: an empty negative prompt is zeros (force_zeros_for_empty_prompt); SD: the encoded "".
+  auto embed_negative = [&](const std::string& prompt) { return encoded(prompt, true).embeds; };
+  // SDXL's added conditioning of prompt i, beside its embeddings (WalkCurve::pooled, ...).
+  WalkCurve curve;
+  auto add_sdxl = [&](size_t i, const std::string& negative_prompt) {
+    if (!pipe.is_sdxl()) return;
+    curve.pooled.push_back(encoded(s.prompts[i], false).pooled);
+    curve.unpooled.push_back(encoded(negative_prompt, true).pooled);
+    curve.time_ids.push_back(add_time_ids(s.size_conditioning_of(i), s.height, s.width));
+  };
+  check(pipe.is_sdxl() || s.size_conditioning.empty(),
+        "walk: original_size / crops_coords_top_left are SDXL's size conditioning; " + s.model + " is not SDXL");
   use_scales_of(0);
   auto negative = [&](size_t i) -> std::string {
     if (s.negative_prompts.empty()) return "";
@@ -152,7 +172,6 @@ WalkCurve walk_curve(const StableDiffusionPipeline& pipe, const WalkSettings& s)
   };
   const int n = s.num_interpolation_steps;
   const int k = s.noise_count();
-  WalkCurve curve;
   curve.frames = n;
   curve.step_size = s.step_size;
   curve.seamless = s.seamless;
@@ -164,7 +183,8 @@ WalkCurve walk_curve(const StableDiffusionPipeline& pipe, const WalkSettings& s)
   if (s.mode == WalkMode::Drift || s.mode == WalkMode::Noise || s.mode == WalkMode::Circle) {
     // One prompt: the LoRAs' scales are constant (validate), merged or at their load-time values.
     curve.conds = {embed(s.prompts[0])};
-    curve.unconds = {embed(negative(0))};
+    curve.unconds = {embed_negative(negative(0))};
+    add_sdxl(0, negative(0));
     const Shape shape = s.mode == WalkMode::Drift ? one : s.mode == WalkMode::Noise ? noise_shape({2}) : noise_shape({2, 1});
     curve.kind = s.mode == WalkMode::Drift ? CurveKind::Drift : s.mode == WalkMode::Noise ? CurveKind::Noise : CurveKind::Circle;
     curve.noise = (noise.defined() ? noise : TorchGenerator(uint64_t(s.seeds[0])).randn(shape)).reshape(shape);
@@ -172,6 +192,7 @@ WalkCurve walk_curve(const StableDiffusionPipeline& pipe, const WalkSettings& s)
   }
   curve.kind = CurveKind::Keyframes;
   if (s.mode == WalkMode::Morph) {
+    check_invertible(pipe.files());
     curve.keys = morph_keyframes(pipe, s, embed, negative);
     return curve;
   }
@@ -179,7 +200,8 @@ WalkCurve walk_curve(const StableDiffusionPipeline& pipe, const WalkSettings& s)
   for (size_t i = 0; i < s.prompts.size(); ++i) {
     use_scales_of(i);
     conds.push_back(embed(s.prompts[i]));
-    unconds.push_back(embed(negative(i)));
+    unconds.push_back(embed_negative(negative(i)));
+    add_sdxl(i, negative(i));
   }
   use_scales_of(0);
   if (s.mode == WalkMode::Prompts) {
@@ -197,6 +219,23 @@ WalkCurve walk_curve(const StableDiffusionPipeline& pipe, const WalkSettings& s)
     curve.keys.push_back({conds[i], unconds[i], x.reshape(one), seed, frames});
   }
   return curve;
+}
+
+DenoiseOptions walk_denoise_options(const WalkSettings& s, const std::vector<const Frame*>& batch) {
+  DenoiseOptions options(s.num_inference_steps, s.guidance_scale);
+  if (batch.empty() || !batch[0]->pooled.defined()) return options;
+  std::vector<Tensor> pooled, unpooled, time_ids;
+  for (const Frame* f : batch) {
+    check(f->pooled.defined() && f->uncond_pooled.defined() && f->time_ids.defined(),
+          "walk: an SDXL frame without its pooled embeddings or time ids");
+    pooled.push_back(f->pooled);
+    unpooled.push_back(f->uncond_pooled);
+    time_ids.push_back(f->time_ids);
+  }
+  const Tensor ids = cat0(time_ids);
+  options.added_cond = {cat0(pooled), ids};
+  options.negative_added_cond = {cat0(unpooled), ids};
+  return options;
 }
 
 void remove_run_temporaries(const fs::path& run_dir, const Shard& shard) {
@@ -280,17 +319,19 @@ size_t render_walk(const StableDiffusionPipeline& pipe, const WalkSettings& s, c
       if (it != fresh.end()) fresh.erase(it);
     }
   };
-  DenoiseOptions options{s.num_inference_steps, s.guidance_scale};
   for (size_t b = 0; b < missing.size(); b += size_t(s.batch_size)) {
     deliver_until(missing[b]);
     const size_t e = std::min(missing.size(), b + size_t(s.batch_size));
     std::vector<Tensor> cond, uncond, latents;
+    std::vector<const Frame*> batch;
     for (size_t j = b; j < e; ++j) {
       const Frame& f = frames[missing[j]];
       cond.push_back(f.cond);
       uncond.push_back(f.uncond);
       latents.push_back(f.latents);
+      batch.push_back(&f);
     }
+    const DenoiseOptions options = walk_denoise_options(s, batch);
     if (!s.loras.empty() && pipe.lora_mode() == LoraMode::Branch) {
       // Each frame of the batch at its own LoRA scales (the branches read them per sample).
       std::vector<std::vector<float>> scales(s.loras.size());

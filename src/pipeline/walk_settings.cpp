@@ -59,7 +59,24 @@ Pacing default_pacing(WalkMode mode, bool sharded) {
   return mode != WalkMode::Drift && !sharded ? Pacing::Even : Pacing::Uniform;
 }
 
+namespace {
+
+nlohmann::json size_conditioning_json(const std::vector<SizeConditioning>& v) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const SizeConditioning& c : v)
+    out.push_back({{"original_size", c.original_size}, {"crops_coords_top_left", c.crops_coords_top_left}});
+  return out;
+}
+
+}  // namespace
+
 nlohmann::json WalkSettings::to_json() const {
+  nlohmann::json j = to_json_base();
+  if (!size_conditioning.empty()) j["size_conditioning"] = size_conditioning_json(size_conditioning);
+  return j;
+}
+
+nlohmann::json WalkSettings::to_json_base() const {
   return {{"mode", walk_mode_name(mode)},
           {"prompts", prompts},
           {"negative_prompts", negative_prompts},
@@ -158,6 +175,13 @@ WalkSettings WalkSettings::from_json(const nlohmann::json& j) {
     check(blend == "auto" || blend == "off", "walk settings: blend must be auto or off, got \"" + blend + "\"");
     s.blend = blend == "auto";
     s.max_jump = j.value("max_jump", 0.0);
+    if (j.contains("size_conditioning"))  // SDXL runs only
+      for (const auto& c : j["size_conditioning"]) {
+        SizeConditioning sc;
+        sc.original_size = c.at("original_size").get<std::array<double, 2>>();
+        sc.crops_coords_top_left = c.at("crops_coords_top_left").get<std::array<double, 2>>();
+        s.size_conditioning.push_back(sc);
+      }
     if (j.contains("loras"))  // absent in runs of older versions
       for (const auto& l : j["loras"])
         s.loras.push_back({l.at("file").get<std::string>(), l.at("scales").get<std::vector<double>>()});
@@ -215,6 +239,17 @@ void WalkSettings::add_keyframes(const std::vector<KeyframeSpec>& keys, const st
   }
   check(seeds.empty() || seeds.size() == keys.size(),
         source + ": give a seed in every keyframe or in none (picture keyframes need none)");
+  // SDXL size conditioning per keyframe, the run's (flags) where a keyframe sets none.
+  if (std::any_of(keys.begin(), keys.end(), [](const KeyframeSpec& k) { return k.original_size || k.crops_coords_top_left; })) {
+    const SizeConditioning base = size_conditioning.empty() ? SizeConditioning() : size_conditioning[0];
+    size_conditioning.clear();
+    for (const KeyframeSpec& k : keys) {
+      SizeConditioning c = base;
+      if (k.original_size) c.original_size = *k.original_size;
+      if (k.crops_coords_top_left) c.crops_coords_top_left = *k.crops_coords_top_left;
+      size_conditioning.push_back(c);
+    }
+  }
   // Picture keyframes come back only where their inversion is undone: the walk renders as a morph.
   if (pictures) mode = WalkMode::Morph;
   // Keyframe scales: a LoRA a keyframe does not name keeps its --lora scale there.
@@ -266,6 +301,11 @@ int WalkSettings::noise_count() const {
   return 1;
 }
 
+SizeConditioning WalkSettings::size_conditioning_of(size_t i) const {
+  if (size_conditioning.empty()) return {};
+  return size_conditioning.size() == 1 ? size_conditioning[0] : size_conditioning.at(i);
+}
+
 void WalkSettings::validate() const {
   const std::string name = walk_mode_name(mode);
   if (mode == WalkMode::Morph) {
@@ -286,6 +326,9 @@ void WalkSettings::validate() const {
     check(images.empty(), "--image is for walk morph");
   }
   check(!prompts.empty(), "walk " + name + ": no --prompt given");
+  check(size_conditioning.size() <= 1 || size_conditioning.size() == prompts.size(),
+        "walk settings: " + std::to_string(size_conditioning.size()) + " size conditionings for " +
+            std::to_string(prompts.size()) + " prompts (expected none, one, or one per prompt)");
   const bool multi = mode == WalkMode::Prompts || mode == WalkMode::Keyframes || mode == WalkMode::Morph;
   if (multi)
     check(prompts.size() >= 2, "walk " + name + " needs at least two prompts (--prompt A --prompt B), got " +

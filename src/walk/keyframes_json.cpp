@@ -1,3 +1,4 @@
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -14,6 +15,18 @@ namespace {
 using nlohmann::json;
 
 std::string type_of(const json& v) { return v.type_name(); }
+
+// [A, B]: two integers >= minimum (SDXL's sizes and crop offsets).
+std::array<double, 2> integer_pair(const json& v, const std::string& what, int64_t minimum) {
+  const std::string why = what + " must be two integers" + (minimum > 0 ? " > 0" : " >= 0") + ", got " + v.dump();
+  check(v.is_array() && v.size() == 2, why);
+  std::array<double, 2> out{};
+  for (size_t i = 0; i < 2; ++i) {
+    check(v[i].is_number_integer() && v[i].get<int64_t>() >= minimum && v[i].get<int64_t>() < (int64_t(1) << 20), why);
+    out[i] = double(v[i].get<int64_t>());
+  }
+  return out;
+}
 
 KeyframeSpec parse_one(const json& item, const std::string& where) {
   check(item.is_object(), where + ": expected an object {\"prompt\": ...}, got " + type_of(item));
@@ -58,9 +71,14 @@ KeyframeSpec parse_one(const json& item, const std::string& where) {
       check(value.is_string() && !value.get<std::string>().empty(),
             where + ": \"image\" must be a PNG file's path, got " + value.dump());
       spec.image = value.get<std::string>();
+    } else if (key == "original_size") {
+      spec.original_size = integer_pair(value, where + ": \"original_size\" [H, W]", 1);
+    } else if (key == "crops_coords_top_left") {
+      spec.crops_coords_top_left = integer_pair(value, where + ": \"crops_coords_top_left\" [T, L]", 0);
     } else {
       throw Error(where + ": unknown key \"" + key +
-                  "\" (expected prompt, negative_prompt, seed, frames, loras, image)");
+                  "\" (expected prompt, negative_prompt, seed, frames, loras, image, original_size, "
+                  "crops_coords_top_left)");
     }
   }
   check(has_prompt || spec.image, where + ": \"prompt\" is missing (a keyframe needs a prompt, an image or both)");

@@ -39,7 +39,7 @@ std::vector<Frame> plan_drift(const Tensor& cond_in, const Tensor& uncond_in, co
   std::vector<Frame> frames;
   for (int i = 0; i < n; ++i) {
     const double offset = step_size * double(i);
-    frames.push_back({add_offset(cond, float(offset)), add_offset(uncond, float(offset)), noise, -1, offset, {}});
+    frames.push_back({add_offset(cond, float(offset)), add_offset(uncond, float(offset)), noise, -1, offset, {}, {}, {}, {}});
   }
   return frames;
 }
@@ -51,7 +51,7 @@ std::vector<Frame> plan_noise(const Tensor& cond_in, const Tensor& uncond_in, co
   check_same_shape(cond, "noise walk: prompt embeddings", uncond, "negative prompt embeddings");
   const auto [x, y] = noise_pair(noises, "noise walk: noises");
   std::vector<Frame> frames;
-  for (double t : linspace(0.0, 1.0, n)) frames.push_back({cond, uncond, slerp(t, x, y), -1, t, {}});
+  for (double t : linspace(0.0, 1.0, n)) frames.push_back({cond, uncond, slerp(t, x, y), -1, t, {}, {}, {}, {}});
   return frames;
 }
 
@@ -90,7 +90,7 @@ std::vector<Frame> plan_prompts(const std::vector<Tensor>& conds_in, const std::
       if (seamless && k > 0 && j == 0) continue;  // the previous pair's last frame, again
       const double t = ts[size_t(j)];
       frames.push_back({slerp(t, conds[k], conds[k + 1]), slerp(t, unconds[k], unconds[k + 1]), noise, -1,
-                        double(k) + t, {}});
+                        double(k) + t, {}, {}, {}, {}});
     }
   }
   return frames;
@@ -140,7 +140,7 @@ std::vector<Frame> plan_circle(const Tensor& cond_in, const Tensor& uncond_in, c
   const int count = seamless ? n - 1 : n;  // the last frame closes the circle onto the first
   std::vector<Frame> frames;
   for (int i = 0; i < count; ++i)
-    frames.push_back({cond, uncond, circle_latents(s.t[size_t(i)], x, y), -1, double(s.t[size_t(i)]) / 2.0, {}});
+    frames.push_back({cond, uncond, circle_latents(s.t[size_t(i)], x, y), -1, double(s.t[size_t(i)]) / 2.0, {}, {}, {}, {}});
   return frames;
 }
 

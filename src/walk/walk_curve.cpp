@@ -1,5 +1,6 @@
 #include "sdwalk/walk_curve.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 
@@ -26,7 +27,9 @@ size_t WalkCurve::uniform_frame_count() const {
   return n;
 }
 
-std::vector<Frame> plan_uniform(const WalkCurve& c) {
+namespace {
+
+std::vector<Frame> plan_plain(const WalkCurve& c) {
   switch (c.kind) {
     case CurveKind::Drift: return plan_drift(c.conds.at(0), c.unconds.at(0), c.noise, c.frames, c.step_size);
     case CurveKind::Noise: return plan_noise(c.conds.at(0), c.unconds.at(0), c.noise, c.frames);
@@ -37,7 +40,45 @@ std::vector<Frame> plan_uniform(const WalkCurve& c) {
   throw Error("walk: unknown curve kind");
 }
 
-Frame frame_at(const WalkCurve& c, size_t segment, double u) {
+// v[seg] -> v[seg + 1] at local t, the ends exactly the keyframes' values.
+Tensor between(const std::vector<Tensor>& v, size_t seg, double t, Interp interp) {
+  if (v.size() == 1 || t <= 0) return v.at(std::min(seg, v.size() - 1));
+  if (t >= 1) return v.at(seg + 1);
+  return interp == Interp::Slerp ? slerp(t, v[seg], v[seg + 1]) : lerp(t, v[seg], v[seg + 1]);
+}
+
+}  // namespace
+
+Frame with_added_cond(Frame f, const WalkCurve& c) {
+  if (c.pooled.empty()) return f;
+  check(c.unpooled.size() == c.pooled.size() && c.time_ids.size() == c.pooled.size(),
+        "walk: the SDXL conditioning lists (pooled, negative pooled, time ids) differ in length");
+  size_t seg = 0;
+  double t = 0;
+  if (c.pooled.size() > 1) {  // prompts / keyframes: Frame::t = segment + local t
+    check(c.kind == CurveKind::Prompts || c.kind == CurveKind::Keyframes,
+          "walk: per-keyframe SDXL conditioning on a one-prompt walk");
+    const double last = double(c.pooled.size() - 1);
+    seg = size_t(std::min(std::floor(f.t), last - 1));
+    t = f.t - double(seg);
+  }
+  const Interp interp = c.kind == CurveKind::Keyframes ? c.embed_interp : Interp::Slerp;
+  f.pooled = between(c.pooled, seg, t, interp);
+  f.uncond_pooled = between(c.unpooled, seg, t, interp);
+  f.time_ids = between(c.time_ids, seg, t, Interp::Lerp);
+  return f;
+}
+
+std::vector<Frame> plan_uniform(const WalkCurve& c) {
+  std::vector<Frame> frames = plan_plain(c);
+  if (!c.pooled.empty())
+    for (Frame& f : frames) f = with_added_cond(std::move(f), c);
+  return frames;
+}
+
+namespace {
+
+Frame frame_at_plain(const WalkCurve& c, size_t segment, double u) {
   check(std::isfinite(u) && u >= 0 && u <= 1, "walk: a frame's position must be in [0, 1], got " + std::to_string(u));
   check(segment < c.segments(), "walk: segment " + std::to_string(segment) + " of " + std::to_string(c.segments()));
   Frame f;
@@ -79,5 +120,9 @@ Frame frame_at(const WalkCurve& c, size_t segment, double u) {
   }
   throw Error("walk: unknown curve kind");
 }
+
+}  // namespace
+
+Frame frame_at(const WalkCurve& c, size_t segment, double u) { return with_added_cond(frame_at_plain(c, segment, u), c); }
 
 }  // namespace sdwalk

@@ -36,7 +36,7 @@ void schema(io::TensorShapes (*shapes)(const json&), const json& config) {
 
 void supported(const json& unet, const json& text) {
   try {
-    io::check_supported(unet, text, "fuzz");
+    io::check_supported(unet, text, nullptr, "fuzz");
     FUZZ_CHECK(unet.at("cross_attention_dim").is_number_integer() && text.at("hidden_size") == unet["cross_attention_dim"]);
   } catch (const Error&) {
   }

@@ -5,7 +5,7 @@
 #include <CLI/CLI.hpp>
 #include <string>
 
-#include "sdwalk/pipeline.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 
 namespace sdwalk::cli {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "sdwalk/error.hpp"
-#include "sdwalk/pipeline.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 
 namespace sdwalk {
 

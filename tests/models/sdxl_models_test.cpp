@@ -14,7 +14,7 @@
 #include "sdwalk/clip_text_model.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/model_files.hpp"
-#include "sdwalk/ops.hpp"
+#include "backend/cpu/ops.hpp"
 #include "sdwalk/unet_2d_condition_model.hpp"
 
 namespace sdwalk::test {

@@ -13,8 +13,8 @@
 
 #include "common/compare.hpp"
 #include "common/fixtures.hpp"
-#include "sdwalk/ops.hpp"
-#include "sdwalk/pipeline.hpp"
+#include "backend/cpu/ops.hpp"
+#include "sdwalk/stable_diffusion_pipeline.hpp"
 
 namespace sdwalk {
 namespace {

@@ -35,6 +35,7 @@ struct BenchOptions {
   int frames = 4, steps = 4;
   bool keep = false;
   int lora_rank = 0;
+  std::string arch = "sd15";  // the random weights' architecture: sd15 or sdxl
 };
 
 std::string breakdown(const Timing& t) {
@@ -66,8 +67,9 @@ void run(const BenchOptions& o) {
   result["width"] = o.width;
   result["threads"] = threads;
 
+  const bool sdxl_random = o.model.empty() && o.arch == "sdxl";
   std::printf("sdwalk bench: %s, %dx%d, precision %s, weights %s, isa %s, %d threads\n",
-              o.model.empty() ? "SD 1.5 with random weights" : o.model.c_str(), o.width, o.height,
+              !o.model.empty() ? o.model.c_str() : sdxl_random ? "SDXL with random weights" : "SD 1.5 with random weights", o.width, o.height,
               precision_name(precision).c_str(), weight_storage_name(storage).c_str(), ops::isa_name(ops::isa()).c_str(),
               threads);
   // One network at a time, its source weights dropped once the model holds its own copy.
@@ -84,11 +86,15 @@ void run(const BenchOptions& o) {
     r.vae = vae;
     // As a typical checkpoint for this precision and weight format is stored.
     r.dtype = precision == Precision::BF16 ? DType::BF16 : storage == WeightStorage::F32 ? DType::F32 : DType::F16;
-    files = std::make_unique<ModelFiles>(random_sd15_model(r));
+    files = std::make_unique<ModelFiles>(sdxl_random ? random_sdxl_model(r) : random_sd15_model(r));
     return *files;
   };
   const ModelFiles& te_files = source(true, false, false);
   const ClipTextModel text_encoder(te_files.text_encoder_config, te_files.text_encoder, precision, storage);
+  // SDXL's second text encoder (OpenCLIP bigG), timed beside the first.
+  std::unique_ptr<ClipTextModel> text_encoder_2;
+  if (te_files.is_sdxl())
+    text_encoder_2 = std::make_unique<ClipTextModel>(te_files.text_encoder_2_config, te_files.text_encoder_2, precision, storage);
   const ModelFiles& unet_files = source(false, true, false);
   const UNet2DConditionModel unet(unet_files.unet_config, unet_files.unet, precision, storage);
   // --lora-rank: the same UNet with a random LoRA as run-time branches (LoraMode::Branch), and the
@@ -122,19 +128,35 @@ void run(const BenchOptions& o) {
   const Timing te = time_best(o.warmup, o.repeat, [&] { context = text_encoder.encode(ids); });
   std::printf("text encoder (2 x %lld tokens): %.3f s, %.1f GFLOP/s\n", (long long)seq, te.seconds,
               te.ops.flops() / te.seconds * 1e-9);
+  TorchGenerator gen(0);
+  // SDXL: the UNet's context is both encoders' states side by side, plus the pooled embedding and
+  // the size conditioning; random values of those shapes cost the UNet what real ones do.
+  AddedCondKwargs added;
+  if (text_encoder_2) {
+    const Timing te2 = time_best(o.warmup, o.repeat, [&] { text_encoder_2->encode(ids); });
+    std::printf("text encoder 2 (2 x %lld tokens): %.3f s, %.1f GFLOP/s\n", (long long)seq, te2.seconds,
+                te2.ops.flops() / te2.seconds * 1e-9);
+    result["text_encoder_2_s"] = te2.seconds;
+  }
+  if (unet.has_text_time()) {
+    context = gen.randn({2, seq, unet.cross_attention_dim()});
+    added.text_embeds = gen.randn({2, unet.pooled_dim()});
+    added.time_ids = Tensor({2, 6});
+    const float sizes[6] = {float(o.height), float(o.width), 0, 0, float(o.height), float(o.width)};
+    for (int i = 0; i < 12; ++i) added.time_ids.f32()[i] = sizes[i % 6];
+  }
 
   // One CFG step: the UNet on the batched unconditional + conditional halves.
-  TorchGenerator gen(0);
   const int64_t lh = o.height / vae.downscale_factor(), lw = o.width / vae.downscale_factor();
   const Tensor latents = gen.randn({2, unet.in_channels(), lh, lw});
-  const Timing u = time_best(o.warmup, o.repeat, [&] { unet.forward(latents, 981.0, context); });
+  const Timing u = time_best(o.warmup, o.repeat, [&] { unet.forward(latents, 981.0, context, Tensor(), added); });
   const double unet_gflops = u.ops.flops() / u.seconds * 1e-9;
   std::printf("unet CFG step (batch 2, %lldx%lld latents): %.3f s, %.1f GFLOP -> %.1f GFLOP/s\n", (long long)lw,
               (long long)lh, u.seconds, u.ops.flops() * 1e-9, unet_gflops);
   std::printf("%s\n", breakdown(u).c_str());
   Timing ul;
   if (lora_unet) {
-    ul = time_best(o.warmup, o.repeat, [&] { lora_unet->forward(latents, 981.0, context); });
+    ul = time_best(o.warmup, o.repeat, [&] { lora_unet->forward(latents, 981.0, context, Tensor(), added); });
     std::printf("unet CFG step with a rank-%d LoRA on %zu layers as run-time branches: %.3f s (+%.1f%%); "
                 "merging it instead: %.3f s once, then the plain step\n",
                 o.lora_rank, lora_layers, ul.seconds, (ul.seconds / u.seconds - 1) * 100, lora_merge_s);
@@ -190,6 +212,9 @@ void add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   auto* cmd = app.add_subcommand(
       "bench", "Time the text encoder, one CFG UNet step and the VAE decoder (SD 1.5-sized random weights or --model)");
+  cmd->add_option("--arch", o->arch, "Architecture of the random weights: sd15 or sdxl (SDXL base 1.0 shapes)")
+      ->check(CLI::IsMember({"sd15", "sdxl"}))
+      ->capture_default_str();
   cmd->add_option("--model", o->model, "Diffusers folder or single-file checkpoint (default: random SD 1.5 weights)");
   cmd->add_option("--tokenizer", o->tokenizer, "Tokenizer folder (single-file checkpoints; not needed to time)");
   cmd->add_option("--config", o->config, "Diffusers folder whose config.json files describe a single-file checkpoint");
@@ -221,6 +246,8 @@ void add_bench_command(CLI::App& app) {
   cmd->add_flag("--keep", o->keep, "--walk: keep the temporary folder (model, frames, animation)");
   cmd->callback([o] {
     check(!o->walk || o->lora_rank == 0, "bench: --lora-rank times one UNet step; it does not go with --walk");
+    check(o->arch == "sd15" || (!o->walk && o->model.empty()),
+          "bench: --arch sdxl picks the random weights of the network timings; it does not go with --walk or --model");
     if (!o->walk) return run(*o);
     run_walk_bench({o->model, o->tokenizer, o->config, o->height, o->width, o->threads, o->precision, o->weights,
                     o->frames, o->steps, o->keep});

@@ -11,17 +11,12 @@
 #include "common/error_of.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/walk.hpp"
+#include "common/gaussian.hpp"
 
 namespace sdwalk {
 namespace {
 
-Tensor gaussian(const Shape& shape, unsigned seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> n(0.0f, 1.0f);
-  Tensor t(shape);
-  for (int64_t i = 0; i < t.numel(); ++i) t.f32()[i] = n(rng);
-  return t;
-}
+using test::gaussian;
 
 double norm(const Tensor& t) {
   double s = 0;

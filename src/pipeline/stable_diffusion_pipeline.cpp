@@ -332,10 +332,10 @@ void StableDiffusionPipeline::release_unet() {
 
 Tensor StableDiffusionPipeline::decode(const Tensor& latents) const {
   const ScopeTimer timer(clock_->vae_ns);
-  // Freed activations stay in the heap (tensor.cpp keeps them for speed). The decoder's change size
+  // Freed activations stay in the heap (tensor.cpp keeps them for speed). The decoder's activations change size
   // from block to block (128-256 MB each at 512x512), so each block would leave holes the next cannot
   // reuse, all resident: under Lean they go back to the system before decoding and after every up
-  // block (a 512x512 f32 walk's peak: 2.80-2.98 GB -> 2.66 GB; the pages fault back in as 2 MiB ones).
+  // block (a 512x512 f32 walk's peak: 2.80-2.98 GB -> 2.60 GB; the pages fault back in as 2 MiB ones).
   const bool lean = memory_ == MemoryPolicy::Lean;
   if (lean) malloc_trim(0);
   const auto hand_back = lean ? std::function<void()>([] { malloc_trim(0); }) : std::function<void()>();

@@ -142,13 +142,12 @@ json sdxl_unet_config() {
 }
 
 json sdxl_vae_config() {
-  return complete_vae_config(json::parse(R"({
-    "act_fn": "silu", "block_out_channels": [128, 256, 512, 512],
-    "down_block_types": ["DownEncoderBlock2D", "DownEncoderBlock2D", "DownEncoderBlock2D", "DownEncoderBlock2D"],
-    "force_upcast": true, "in_channels": 3, "latent_channels": 4, "layers_per_block": 2, "norm_num_groups": 32,
-    "out_channels": 3, "sample_size": 1024, "scaling_factor": 0.13025,
-    "up_block_types": ["UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D", "UpDecoderBlock2D"]
-  })"));
+  // SD 1.5's VAE architecture with its own scaling and the fp16 caveat.
+  json c = sd15_vae_config();
+  c["force_upcast"] = true;
+  c["sample_size"] = 1024;
+  c["scaling_factor"] = 0.13025;
+  return c;
 }
 
 json sdxl_text_encoder_2_config() {

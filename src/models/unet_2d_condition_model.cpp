@@ -238,14 +238,7 @@ Tensor UNet2DConditionModel::add_embedding(const AddedCondKwargs& added) const {
   check(added.text_embeds.ndim() == 2 && added.text_embeds.dim(0) == B && added.text_embeds.dim(1) == m.pooled_dim,
         "unet: text_embeds has shape " + shape_string(added.text_embeds.shape()) + ", expected [" + std::to_string(B) +
             ", " + std::to_string(m.pooled_dim) + "]");
-  const Tensor text = added.text_embeds.to_f32();
-  const int64_t P = m.pooled_dim, T = time_embeds.dim(1);
-  Tensor cat({B, P + T});
-  for (int64_t b = 0; b < B; ++b) {
-    std::copy(text.f32() + b * P, text.f32() + (b + 1) * P, cat.f32() + b * (P + T));
-    std::copy(time_embeds.f32() + b * T, time_embeds.f32() + (b + 1) * T, cat.f32() + b * (P + T) + P);
-  }
-  return m.add_embedding.forward(cat);
+  return m.add_embedding.forward(ops::concat_channels(added.text_embeds, time_embeds));
 }
 
 Tensor UNet2DConditionModel::forward(const Tensor& sample, double timestep, const Tensor& encoder_hidden_states,

@@ -7,7 +7,6 @@
 #include <chrono>
 #include <cmath>
 
-#include "pipeline/sdxl_conditioning.hpp"
 #include "sdwalk/error.hpp"
 #include "backend/cpu/ops.hpp"
 #include "sdwalk/request_checks.hpp"
@@ -146,7 +145,7 @@ EncodedPrompt StableDiffusionPipeline::encode_prompt(const std::string& prompt) 
   // (no final LayerNorm); the pooled embedding is the second encoder's text_embeds.
   const ClipTextModel::Output first = text_encoder_->forward({out.tokens.input_ids});
   const ClipTextModel::Output second = text_encoder_2_->forward({tokenizer_2_->encode(prompt).input_ids});
-  out.embeds = concat_last(first.hidden_states[first.hidden_states.size() - 2],
+  out.embeds = ops::concat_channels(first.hidden_states[first.hidden_states.size() - 2],
                            second.hidden_states[second.hidden_states.size() - 2]);
   out.pooled = second.text_embeds;
   return out;

@@ -1,4 +1,5 @@
 // Data movement: nearest upsampling, channel concatenation, NCHW <-> NHWC.
+#include <algorithm>
 #include <cstring>
 
 #include "sdwalk/error.hpp"
@@ -33,13 +34,18 @@ Tensor upsample_nearest2x(const Tensor& x, DType out) {
   return y;
 }
 
-Tensor concat_channels(const Tensor& a, const Tensor& b) {
-  require_4d(a, "concat_channels");
-  require_4d(b, "concat_channels");
-  check(a.dim(0) == b.dim(0) && a.dim(1) == b.dim(1) && a.dim(2) == b.dim(2),
-        "concat_channels: " + shape_string(a.shape()) + " and " + shape_string(b.shape()) + " differ in N, H or W");
-  const int64_t P = a.dim(0) * a.dim(1) * a.dim(2), Ca = a.dim(3), Cb = b.dim(3);
-  Tensor y = Tensor::uninitialized({a.dim(0), a.dim(1), a.dim(2), Ca + Cb});
+Tensor concat_channels(const Tensor& a_in, const Tensor& b_in) {
+  check(a_in.ndim() >= 1 && a_in.ndim() == b_in.ndim() &&
+            std::equal(a_in.shape().begin(), a_in.shape().end() - 1, b_in.shape().begin()),
+        "concat_channels: " + shape_string(a_in.shape()) + " and " + shape_string(b_in.shape()) +
+            " differ in rank or in a dimension before the last");
+  // to_f32 copies even an f32 tensor: convert only what is not f32 (the decoder's skips are).
+  const Tensor a = a_in.dtype() == DType::F32 ? a_in : a_in.to_f32();
+  const Tensor b = b_in.dtype() == DType::F32 ? b_in : b_in.to_f32();
+  const int64_t Ca = a.dim(-1), Cb = b.dim(-1), P = Ca > 0 ? a.numel() / Ca : 0;
+  Shape shape = a.shape();
+  shape.back() = Ca + Cb;
+  Tensor y = Tensor::uninitialized(shape);
   const float* pa = a.f32();
   const float* pb = b.f32();
   float* o = y.f32();

@@ -179,7 +179,9 @@ Tensor attention(const Tensor& q, const Tensor& k, const Tensor& v, int heads, b
 
 // [N, H, W, C] f32 -> [N, 2H, 2W, C] as `out` (F32, or BF16 for a bf16 convolution to read).
 Tensor upsample_nearest2x(const Tensor& x, DType out = DType::F32);
-Tensor concat_channels(const Tensor& a, const Tensor& b);  // [N, H, W, Ca] ++ [N, H, W, Cb]
+// [..., Ca] ++ [..., Cb] -> [..., Ca + Cb] in f32 (torch.cat(dim=-1)): NHWC channels, or the width of
+// token embeddings; the leading shapes must agree.
+Tensor concat_channels(const Tensor& a, const Tensor& b);
 Tensor nchw_to_nhwc(const Tensor& x);
 Tensor nhwc_to_nchw(const Tensor& x);
 

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 
+#include "io/ldm_names.hpp"
 #include "io/model_loading.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/safetensors.hpp"
@@ -20,39 +21,25 @@ namespace {
 using namespace sdwalk;
 namespace fs = std::filesystem;
 
-bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+using io::ldm_names::starts_with;
 
 // "prefix.N.rest" -> (N, "rest") when `s` starts with `prefix`.
 std::optional<std::pair<int, std::string>> indexed(const std::string& s, const std::string& prefix) {
   if (!starts_with(s, prefix)) return std::nullopt;
-  size_t i = prefix.size(), j = i;
-  while (j < s.size() && j - i < 6 && s[j] >= '0' && s[j] <= '9') ++j;
-  if (j == i || j >= s.size() || s[j] != '.') return std::nullopt;
-  return std::make_pair(std::stoi(s.substr(i, j - i)), s.substr(j + 1));
+  return io::ldm_names::split_index(s.substr(prefix.size()));
 }
 
-// The first pair whose `from` starts `s`, its prefix replaced; "" when none matches.
-std::string swap_prefix(const std::string& s, std::initializer_list<std::pair<const char*, const char*>> table) {
-  for (const auto& [from, to] : table)
-    if (starts_with(s, from)) return to + s.substr(std::string(from).size());
-  return "";
+// The first pair (diffusers prefix, LDM prefix) that starts `s`, its prefix replaced; "" when none matches.
+std::string swap_prefix(const std::string& s, const io::ldm_names::RenameTable& table) {
+  return io::ldm_names::rename_prefix(s, table);
 }
 
+// The reader's tables, read backwards.
 std::string unet_resnet(const std::string& rest) {
-  return swap_prefix(rest, {{"norm1.", "in_layers.0."},
-                            {"conv1.", "in_layers.2."},
-                            {"time_emb_proj.", "emb_layers.1."},
-                            {"norm2.", "out_layers.0."},
-                            {"conv2.", "out_layers.3."},
-                            {"conv_shortcut.", "skip_connection."}});
+  return io::ldm_names::rename_prefix(rest, io::ldm_names::kUnetResnetParts, /*to_ldm=*/true);
 }
-
 std::string vae_resnet(const std::string& rest) {
-  return swap_prefix(rest, {{"norm1.", "norm1."},
-                            {"conv1.", "conv1."},
-                            {"norm2.", "norm2."},
-                            {"conv2.", "conv2."},
-                            {"conv_shortcut.", "nin_shortcut."}});
+  return io::ldm_names::rename_prefix(rest, io::ldm_names::kVaeResnetParts, /*to_ldm=*/true);
 }
 
 struct UnetLayout {

@@ -23,20 +23,14 @@
 #include <cstdlib>
 #include <optional>
 
+#include "io/ldm_names.hpp"
 #include "io/model_loading.hpp"
 #include "sdwalk/error.hpp"
 
 namespace sdwalk::io {
-namespace {
 
-const std::string kUnet = "model.diffusion_model.";
-const std::string kVae = "first_stage_model.";
-const std::string kText = "cond_stage_model.transformer.";
-const std::string kOpenClip = "cond_stage_model.model.";
+namespace ldm_names {
 
-bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
-
-// Splits "12.rest" into (12, "rest"); nullopt when the key does not start with an index.
 std::optional<std::pair<int, std::string>> split_index(const std::string& s) {
   size_t i = 0;
   while (i < s.size() && i < 6 && s[i] >= '0' && s[i] <= '9') ++i;
@@ -44,29 +38,38 @@ std::optional<std::pair<int, std::string>> split_index(const std::string& s) {
   return std::make_pair(std::atoi(s.substr(0, i).c_str()), s.substr(i + 1));
 }
 
-// Replaces the leading `from` of `s` by `to` for the first pair that matches; "" when none does.
-std::string rename_prefix(const std::string& s, std::initializer_list<std::pair<const char*, const char*>> table) {
-  for (const auto& [from, to] : table)
-    if (starts_with(s, from)) return to + s.substr(std::string(from).size());
+std::string rename_prefix(const std::string& s, const RenameTable& table, bool to_ldm) {
+  for (const auto& [ldm, diffusers] : table) {
+    const std::string from = to_ldm ? diffusers : ldm;
+    if (starts_with(s, from)) return (to_ldm ? ldm : diffusers) + s.substr(from.size());
+  }
   return "";
 }
 
-std::string unet_resnet(const std::string& rest) {
-  return rename_prefix(rest, {{"in_layers.0.", "norm1."},
-                              {"in_layers.2.", "conv1."},
-                              {"emb_layers.1.", "time_emb_proj."},
-                              {"out_layers.0.", "norm2."},
-                              {"out_layers.3.", "conv2."},
-                              {"skip_connection.", "conv_shortcut."}});
-}
+const RenameTable kUnetResnetParts = {{"in_layers.0.", "norm1."},      {"in_layers.2.", "conv1."},
+                                      {"emb_layers.1.", "time_emb_proj."}, {"out_layers.0.", "norm2."},
+                                      {"out_layers.3.", "conv2."},     {"skip_connection.", "conv_shortcut."}};
+const RenameTable kVaeResnetParts = {{"norm1.", "norm1."}, {"conv1.", "conv1."},
+                                     {"norm2.", "norm2."}, {"conv2.", "conv2."},
+                                     {"nin_shortcut.", "conv_shortcut."}};
 
-std::string vae_resnet(const std::string& rest) {
-  return rename_prefix(rest, {{"norm1.", "norm1."},
-                              {"conv1.", "conv1."},
-                              {"norm2.", "norm2."},
-                              {"conv2.", "conv2."},
-                              {"nin_shortcut.", "conv_shortcut."}});
-}
+}  // namespace ldm_names
+
+namespace {
+
+using ldm_names::kUnetResnetParts;
+using ldm_names::kVaeResnetParts;
+using ldm_names::rename_prefix;
+using ldm_names::split_index;
+using ldm_names::starts_with;
+
+const std::string kUnet = "model.diffusion_model.";
+const std::string kVae = "first_stage_model.";
+const std::string kText = "cond_stage_model.transformer.";
+const std::string kOpenClip = "cond_stage_model.model.";
+
+std::string unet_resnet(const std::string& rest) { return rename_prefix(rest, kUnetResnetParts); }
+std::string vae_resnet(const std::string& rest) { return rename_prefix(rest, kVaeResnetParts); }
 
 std::string vae_mid(const std::string& rest) {  // after "encoder.mid." / "decoder.mid."
   const char* blocks[2] = {"block_1.", "block_2."};

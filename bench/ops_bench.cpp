@@ -77,7 +77,7 @@ void BM_Attention(benchmark::State& state) {
   run(state, [&] { benchmark::DoNotOptimize(ops::attention(q, k, v, int(heads))); });
 }
 BENCHMARK(BM_Attention)->Args({4096, 4096, 8, 40})->Args({1024, 1024, 8, 80})->Args({256, 256, 8, 160})
-    ->Args({4096, 77, 8, 40})->Args({4096, 4096, 1, 512})
+    ->Args({4096, 77, 8, 40})->Args({4096, 4096, 1, 512})->Args({4096, 4096, 5, 64})  // SD 1.5, then SD 2.x / SDXL heads
     ->UseRealTime()->Unit(benchmark::kMillisecond);
 
 // The memory-bound passes around them: GroupNorm(+SiLU) and LayerNorm at the first level.

@@ -46,7 +46,10 @@ INSTANTIATE_TEST_SUITE_P(Shapes, AttentionTest,
                                            AttnCase{2, 256, 256, 8, 4, false},   // mini UNet self-attention
                                            AttnCase{1, 300, 300, 1, 40, false},  // several tiles, ragged ends
                                            AttnCase{1, 50, 200, 2, 40, true},    // causal with Tq != Tk
-                                           AttnCase{1, 1, 5, 1, 3, false}));
+                                           AttnCase{1, 1, 5, 1, 3, false},
+                                           // >= 1024 queries: K and V repacked per head first
+                                           AttnCase{2, 1030, 70, 3, 40, false},
+                                           AttnCase{1, 1024, 1024, 2, 8, true}));
 
 // bf16 q/k/v (what bf16 linear layers write): the bf16 kernel where the CPU has AVX512_BF16, else the
 // f32 kernel on the widened values. Compared with the double reference on the same rounded inputs;

@@ -29,8 +29,8 @@ namespace sdwalk::ops {
 
 namespace {
 
-constexpr int64_t kBlockK = 32;  // keys per softmax block
-constexpr int64_t kMaxR = 5;     // largest register block (spare score rows in the scratch)
+constexpr int64_t kMaxBlockK = 64;  // most keys per softmax block (each path sets its own)
+constexpr int64_t kMaxR = 8;     // largest register block (spare score rows in the scratch)
 
 struct Problem {
   const float* q;
@@ -38,6 +38,7 @@ struct Problem {
   const float* v;
   float* o;
   int64_t Tq, Tk, HD, D;
+  int64_t kv_head_stride, kv_row_stride;  // K/V: floats between heads and between keys
   float scale;
   bool causal;
 };
@@ -46,7 +47,7 @@ struct Scratch {
   std::vector<float> qt, st, ot;  // Q^T [D, BQ], S^T/P^T [32, BQ], O^T [D, BQ]
   // st has spare rows: a register block is stored whole (storing only its valid rows would index
   // the accumulators at run time and push them out of registers).
-  Scratch(int64_t D, int64_t bq) : qt(size_t(D * bq)), st(size_t((kBlockK + kMaxR) * bq)), ot(size_t(D * bq)) {}
+  Scratch(int64_t D, int64_t bq) : qt(size_t(D * bq)), st(size_t((kMaxBlockK + kMaxR) * bq)), ot(size_t(D * bq)) {}
 };
 
 // One block per ISA path, each compiled for its path: the target applies to everything defined in
@@ -58,7 +59,7 @@ using BlockFn = void (*)(const Problem&, int64_t, int64_t, int64_t, int64_t, Scr
 namespace avx512 {
 #include "backend/cpu/attention_kernel.inc"
 void block(const Problem& P, int64_t b, int64_t h, int64_t q0, int64_t nq, Scratch& S) {
-  attention_block<16, 4, 4>(P, b, h, q0, nq, S);
+  attention_block<16, 4, 4, 32>(P, b, h, q0, nq, S);
 }
 }  // namespace avx512
 #pragma GCC pop_options
@@ -67,16 +68,31 @@ void block(const Problem& P, int64_t b, int64_t h, int64_t q0, int64_t nq, Scrat
 namespace avx2 {
 #include "backend/cpu/attention_kernel.inc"
 void block(const Problem& P, int64_t b, int64_t h, int64_t q0, int64_t nq, Scratch& S) {
-  attention_block<8, 4, 3>(P, b, h, q0, nq, S);
+  attention_block<8, 3, 4, 64>(P, b, h, q0, nq, S);
 }
 }  // namespace avx2
 #pragma GCC pop_options
 namespace generic {
 #include "backend/cpu/attention_kernel.inc"
 void block(const Problem& P, int64_t b, int64_t h, int64_t q0, int64_t nq, Scratch& S) {
-  attention_block<4, 2, 5>(P, b, h, q0, nq, S);
+  attention_block<4, 2, 5, 64>(P, b, h, q0, nq, S);
 }
 }  // namespace generic
+
+// [B, T, H*D] -> [B, H, T, D].
+Tensor pack_heads(const Tensor& t, int heads) {
+  const int64_t B = t.dim(0), T = t.dim(1), HD = t.dim(2), D = HD / heads;
+  Tensor packed = Tensor::uninitialized({B, heads, T, D});
+  float* out = packed.f32();
+  const float* src = t.f32();
+#pragma omp parallel for collapse(2) num_threads(threads())
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < heads; ++h) {
+      float* dst = out + (b * heads + h) * T * D;
+      for (int64_t i = 0; i < T; ++i) std::copy_n(src + (b * T + i) * HD + h * D, D, dst + i * D);
+    }
+  return packed;
+}
 
 }  // namespace
 
@@ -113,13 +129,20 @@ Tensor attention(const Tensor& q_in, const Tensor& k_in, const Tensor& v_in, int
   check(Tk > 0, "attention: empty key sequence");
   const int64_t D = HD / heads;
   Tensor o = Tensor::uninitialized(q.shape());
-  const Problem P{q.f32(), k.f32(), v.f32(), o.f32(), Tq, Tk, HD, D, float(1.0 / std::sqrt(double(D))), causal};
+  // With many queries, K and V are repacked [B, heads, Tk, D] first: every query block walks all of
+  // one head's keys, whose rows in [B, Tk, H*D] are HD floats apart (a new cache line per key, and a
+  // working set over L2 at SD's first level). Measured on AVX2 (1 thread, Zen 5): 4096 queries +10%,
+  // 1024 +3%; at 256 queries the copy costs more than it saves.
+  const bool pack = heads > 1 && Tq >= 1024;
+  const Tensor kp = pack ? pack_heads(k, heads) : Tensor(), vp = pack ? pack_heads(v, heads) : Tensor();
+  const Problem P{q.f32(), pack ? kp.f32() : k.f32(), pack ? vp.f32() : v.f32(), o.f32(), Tq, Tk, HD, D,
+                  pack ? Tk * D : D, pack ? D : HD, float(1.0 / std::sqrt(double(D))), causal};
   // q k^T and p v: 2 FLOPs per multiply-add each, over the (query, key) pairs actually visible.
   const double pairs = causal ? double(Tq) * double(Tq + 1) / 2 : double(Tq) * double(Tk);
   detail::CountedCall count(&OpCounters::attention_flops, &OpCounters::attention_s, 4.0 * double(B) * pairs * double(HD));
   const Isa path = isa();
   const BlockFn block = path == Isa::Avx512 ? avx512::block : path == Isa::Avx2 ? avx2::block : generic::block;
-  const int64_t bq = path == Isa::Avx512 ? 64 : path == Isa::Avx2 ? 32 : 8;  // W * NV of the path
+  const int64_t bq = path == Isa::Avx512 ? 64 : path == Isa::Avx2 ? 24 : 8;  // W * NV of the path
   const int64_t qblocks = (Tq + bq - 1) / bq;
   const int64_t tasks = B * heads * qblocks;
 #pragma omp parallel num_threads(threads())

@@ -9,7 +9,9 @@
 # holding ggml's (sd.cpp's ggml submodule). Pinned:
 #   stable-diffusion.cpp  97d2990807fe6d558e395f8764198d7c7e7b411c  ("chore: format code")
 #   ggml (submodule)      8e800cef2948046cc47f9db6090491c6128ca42c
-# CPU backend only, Release, GGML_NATIVE (this machine's CPU features). The optional WebP/WebM
+# CPU backend only, Release. SDCPP_ISA=native (default: GGML_NATIVE, this machine's CPU features) or
+# avx2 (AVX2 + FMA + F16C + BMI2 only, no AVX-512: what an AVX2-only CPU's best build runs, so that an
+# AVX-512 machine can bench it beside sdwalk's forced AVX2 path). The optional WebP/WebM
 # submodules and the server's web frontend are left out; only the `sd-cli` target is built
 # (this version's name for the old `sd`). Prints the path of the executable on success.
 set -euo pipefail
@@ -20,6 +22,14 @@ GGML_COMMIT=8e800cef2948046cc47f9db6090491c6128ca42c
 [ $# -eq 3 ] || { echo "usage: $0 SRC_GIT GGML_GIT OUT_DIR" >&2; exit 2; }
 src_git=$1 ggml_git=$2 out=$3
 jobs=${JOBS:-2}
+case "${SDCPP_ISA:-native}" in
+  native) isa_flags=(-DGGML_NATIVE=ON) ;;
+  avx2) isa_flags=(-DGGML_NATIVE=OFF -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+                   -DGGML_BMI2=ON -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF
+                   -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF
+                   -DGGML_AMX_BF16=OFF) ;;
+  *) echo "sdcpp/build: SDCPP_ISA='${SDCPP_ISA}': expected native or avx2" >&2; exit 2 ;;
+esac
 for g in "$src_git" "$ggml_git"; do
   git -C "$g" rev-parse --git-dir >/dev/null 2>&1 \
     || { echo "sdcpp/build: '$g' is not a git directory" >&2; exit 2; }
@@ -96,7 +106,7 @@ fi
 git -C "$src/ggml" -c advice.detachedHead=false checkout --quiet --force "$GGML_COMMIT"
 
 cmake -S "$src" -B "$out/build" -DCMAKE_BUILD_TYPE=Release -DSD_BUILD_EXAMPLES=ON \
-  -DSD_WEBP=OFF -DSD_WEBM=OFF -DSD_SERVER_BUILD_FRONTEND=OFF -DGGML_NATIVE=ON \
+  -DSD_WEBP=OFF -DSD_WEBM=OFF -DSD_SERVER_BUILD_FRONTEND=OFF "${isa_flags[@]}" \
   -DSD_CUDA=OFF -DSD_VULKAN=OFF -DSD_METAL=OFF -DSD_OPENCL=OFF -DGGML_OPENMP=ON >"$out/cmake.log" 2>&1 \
   || { echo "sdcpp/build: cmake configure failed, see $out/cmake.log" >&2; exit 1; }
 cmake --build "$out/build" -j "$jobs" --target sd-cli >"$out/build.log" 2>&1 \

@@ -1,5 +1,5 @@
 // Fused multi-head attention: for each (batch, head, block of queries) the keys are walked in blocks
-// of 32 with an online softmax (running max and sum), so the [Tq, Tk] score matrix never exists.
+// of 32 or 64 with an online softmax (running max and sum), so the [Tq, Tk] score matrix never exists.
 //
 // The block works "query-vectorised": queries run along the SIMD lanes (Q^T [D, BQ] = NV vectors per
 // row), so scores S^T [keys, BQ], the softmax over keys (elementwise max/exp/sum of vectors) and the
@@ -7,10 +7,10 @@
 // no padding of the head dimension (40 in SD 1.5's first level). Register blocks of R keys (scores)
 // and R head dims (output) x NV vectors are the accumulators. Each ISA path has its own vector width
 // and blocking, sized so that accumulators + NV query vectors + one broadcast fit its register file:
-//   avx512: 16 lanes, NV 4, R 4 -> 16 + 4 + 1 of 32 zmm (64 queries a block)
-//   avx2:    8 lanes, NV 4, R 3 -> 12 accumulators + 1 broadcast of 16 ymm, the query vectors read
-//            as FMA memory operands from L1 (32 queries; ops_bench on AVX2, 4096x4096x8x40: 105
-//            GFLOP/s against 98 for 3 x 4, 86 for 2 x 5)
+//   avx512: 16 lanes, NV 4, R 4 -> 16 + 4 + 1 of 32 zmm (64 queries a block; 32-key blocks)
+//   avx2:    8 lanes, NV 3, R 4 -> 12 + 3 + 1 of 16 ymm (24 queries; 64-key blocks halve the
+//            rescaling of O^T. ops_bench, AVX2 path on Zen 5, 1 thread, 4096x4096x8x40: 75 GFLOP/s
+//            against 73 for NV 4 x R 3 with the query vectors as FMA memory operands, 70 for 2 x 6)
 //   generic: 4 lanes, NV 2, R 5 -> 10 + 2 + 1 of 16 xmm (8 queries; SSE2, which every x86-64 has)
 // (A 16-float vector under AVX2 is two ymm: the avx512 blocking there spills and ran at ~2.6 GFLOP/s.)
 // The file is built with -ffp-contract=fast so that a * b + c is one FMA where the ISA has it.

@@ -9,8 +9,8 @@
 // and blocking, sized so that accumulators + NV query vectors + one broadcast fit its register file:
 //   avx512: 16 lanes, NV 4, R 4 -> 16 + 4 + 1 of 32 zmm (64 queries a block; 32-key blocks)
 //   avx2:    8 lanes, NV 3, R 4 -> 12 + 3 + 1 of 16 ymm (24 queries; 64-key blocks halve the
-//            rescaling of O^T. ops_bench, AVX2 path on Zen 5, 1 thread, 4096x4096x8x40: 75 GFLOP/s
-//            against 73 for NV 4 x R 3 with the query vectors as FMA memory operands, 70 for 2 x 6)
+//            rescaling of O^T). On Zen 5's AVX2 path it runs as fast as NV 4 x R 3 with the query
+//            vectors as FMA memory operands, and faster than 2 x 6 or 2 x 5 (ops_bench).
 //   generic: 4 lanes, NV 2, R 5 -> 10 + 2 + 1 of 16 xmm (8 queries; SSE2, which every x86-64 has)
 // (A 16-float vector under AVX2 is two ymm: the avx512 blocking there spills and ran at ~2.6 GFLOP/s.)
 // The file is built with -ffp-contract=fast so that a * b + c is one FMA where the ISA has it.

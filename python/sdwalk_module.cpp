@@ -6,6 +6,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <array>
 #include <cstring>
 
 #include "sdwalk/animation.hpp"
@@ -54,6 +55,22 @@ Callbacks step_callbacks(const py::object& callback) {
       return r.is_none() || r.cast<bool>();
     };
   return cb;
+}
+
+// SDXL's size conditioning from Python pairs: original_size (height, width), crops_coords_top_left
+// (top, left); None is diffusers' default (the image's size, (0, 0)).
+std::array<double, 2> pair_or_zeros(const py::object& o, const std::string& what) {
+  if (o.is_none()) return {0, 0};
+  const auto v = o.cast<std::vector<double>>();
+  check(v.size() == 2, what + ": expected two numbers, got " + std::to_string(v.size()));
+  return {v[0], v[1]};
+}
+
+SizeConditioning size_conditioning(const py::object& original_size, const py::object& crops_coords_top_left) {
+  SizeConditioning s;
+  s.original_size = pair_or_zeros(original_size, "original_size");
+  s.crops_coords_top_left = pair_or_zeros(crops_coords_top_left, "crops_coords_top_left");
+  return s;
 }
 
 Engine make_engine(const std::string& model, const std::string& tokenizer, const std::string& config, int threads,
@@ -105,7 +122,7 @@ PYBIND11_MODULE(sdwalk, m) {
           "generate",
           [](const Engine& e, const std::string& prompt, const std::string& negative_prompt, int height, int width,
              int num_inference_steps, double guidance_scale, const std::string& scheduler, uint64_t seed,
-             const py::object& callback) {
+             const py::object& callback, const py::object& original_size, const py::object& crops_coords_top_left) {
             GenerateRequest r;
             r.prompt = prompt;
             r.negative_prompt = negative_prompt;
@@ -115,32 +132,52 @@ PYBIND11_MODULE(sdwalk, m) {
             r.guidance_scale = guidance_scale;
             r.scheduler = scheduler;
             r.seed = seed;
+            r.size_conditioning = size_conditioning(original_size, crops_coords_top_left);
             const Callbacks cb = step_callbacks(callback);
             return to_array(released([&] { return e.generate(r, cb).image; }));
           },
           py::arg("prompt"), py::arg("negative_prompt") = "", py::arg("height") = 512, py::arg("width") = 512,
           py::arg("num_inference_steps") = 50, py::arg("guidance_scale") = 7.5, py::arg("scheduler") = "",
-          py::arg("seed") = 0, py::arg("callback") = py::none(),
-          "One picture: a uint8 array [height, width, 3]. callback(step, steps) -> False cancels.")
+          py::arg("seed") = 0, py::arg("callback") = py::none(), py::arg("original_size") = py::none(),
+          py::arg("crops_coords_top_left") = py::none(),
+          "One picture: a uint8 array [height, width, 3]. callback(step, steps) -> False cancels. SDXL: "
+          "original_size (height, width) and crops_coords_top_left (top, left) as StableDiffusionXLPipeline's.")
       .def(
           "encode_prompt",
-          [](const Engine& e, const std::string& prompt) {
-            return to_array(released([&] { return e.encode_prompt(prompt).embeds; }));
+          [](const Engine& e, const std::string& prompt, bool return_pooled, bool negative) -> py::object {
+            const EncodedPrompt p =
+                released([&] { return negative ? e.encode_negative_prompt(prompt) : e.encode_prompt(prompt); });
+            if (!return_pooled) return to_array(p.embeds);
+            check(p.pooled.defined(), "encode_prompt: return_pooled: this model is not SDXL (it has no pooled embeddings)");
+            return py::make_tuple(to_array(p.embeds), to_array(p.pooled));
           },
-          py::arg("prompt"), "Prompt embeddings [1, 77, C] (float32).")
+          py::arg("prompt"), py::arg("return_pooled") = false, py::arg("negative") = false,
+          "Prompt embeddings [1, 77, C] (float32); return_pooled (SDXL): (embeddings, pooled [1, P]). negative: "
+          "encode it as the unconditional side (SDXL's force_zeros_for_empty_prompt gives zeros for \"\").")
       .def(
           "denoise",
           [](const Engine& e, const Array& cond, const Array& uncond, const Array& latents, int num_inference_steps,
-             double guidance_scale, const std::string& scheduler, uint64_t seed, const py::object& callback) {
+             double guidance_scale, const std::string& scheduler, uint64_t seed, const py::object& callback,
+             const py::object& pooled, const py::object& negative_pooled, const py::object& original_size,
+             const py::object& crops_coords_top_left) {
             const Tensor c = to_tensor(cond), u = to_tensor(uncond), x = to_tensor(latents);
+            DenoiseOptions options{num_inference_steps, guidance_scale};
+            const SizeConditioning size = size_conditioning(original_size, crops_coords_top_left);
+            check(!pooled.is_none() || size.is_default(),
+                  "denoise: original_size / crops_coords_top_left go with pooled embeddings (SDXL)");
+            if (!pooled.is_none()) options.added_cond = e.added_cond(to_tensor(pooled.cast<Array>()), x, size);
+            if (!negative_pooled.is_none())
+              options.negative_added_cond = e.added_cond(to_tensor(negative_pooled.cast<Array>()), x, size);
             const Callbacks cb = step_callbacks(callback);
-            return to_array(
-                released([&] { return e.denoise(c, u, x, {num_inference_steps, guidance_scale}, scheduler, seed, cb); }));
+            return to_array(released([&] { return e.denoise(c, u, x, options, scheduler, seed, cb); }));
           },
           py::arg("cond"), py::arg("uncond"), py::arg("latents"), py::arg("num_inference_steps") = 50,
           py::arg("guidance_scale") = 7.5, py::arg("scheduler") = "", py::arg("seed") = 0,
-          py::arg("callback") = py::none(),
-          "The denoising loop from noise latents [B, 4, h, w] (before init_noise_sigma), as diffusers' latents=.")
+          py::arg("callback") = py::none(), py::arg("pooled") = py::none(), py::arg("negative_pooled") = py::none(),
+          py::arg("original_size") = py::none(), py::arg("crops_coords_top_left") = py::none(),
+          "The denoising loop from noise latents [B, 4, h, w] (before init_noise_sigma), as diffusers' latents=. "
+          "SDXL: pooled / negative_pooled [1 or B, P] (from encode_prompt(..., return_pooled=True)) and the size "
+          "conditioning, as StableDiffusionXLPipeline's added_cond_kwargs.")
       .def(
           "decode",
           [](const Engine& e, const Array& latents) {
@@ -152,7 +189,8 @@ PYBIND11_MODULE(sdwalk, m) {
           "walk",
           [](const Engine& e, const std::string& mode, const std::vector<std::string>& prompts, int64_t seed,
              int frames, int num_inference_steps, double guidance_scale, int height, int width,
-             const std::string& scheduler, const std::string& run_dir, const py::object& on_frame) {
+             const std::string& scheduler, const std::string& run_dir, const py::object& on_frame,
+             const py::object& original_size, const py::object& crops_coords_top_left) {
             WalkSettings s;
             s.mode = parse_walk_mode(mode);
             s.prompts = prompts;
@@ -164,6 +202,8 @@ PYBIND11_MODULE(sdwalk, m) {
             s.width = width;
             if (!scheduler.empty()) s.scheduler = scheduler;
             s.format = "png";
+            const SizeConditioning size = size_conditioning(original_size, crops_coords_top_left);
+            if (!size.is_default()) s.size_conditioning = {size};
             std::vector<py::object> out;
             Callbacks cb;
             cb.on_frame = [&](size_t i, const Image& image) {
@@ -179,7 +219,8 @@ PYBIND11_MODULE(sdwalk, m) {
           py::arg("mode"), py::arg("prompts"), py::arg("seed") = 0, py::arg("frames") = 30,
           py::arg("num_inference_steps") = 15, py::arg("guidance_scale") = 8.0, py::arg("height") = 512,
           py::arg("width") = 512, py::arg("scheduler") = "", py::arg("run_dir"), py::arg("on_frame") = py::none(),
+          py::arg("original_size") = py::none(), py::arg("crops_coords_top_left") = py::none(),
           "A walk (drift, noise, prompts, circle) at the notebook's uniform t (even pacing: the CLI or Engine::walk), "
           "rendered into run_dir (resumable); its frames as uint8 arrays, "
-          "in order. on_frame(index, frame) -> False cancels.");
+          "in order. on_frame(index, frame) -> False cancels. SDXL: the size conditioning of every frame.");
 }

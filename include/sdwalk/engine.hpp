@@ -134,6 +134,12 @@ class Engine {
 
   // The pieces, for callers that write their own loops (the cookbook's walks, in Python).
   EncodedPrompt encode_prompt(const std::string& prompt) const;
+  // The unconditional side as generate() encodes it (SDXL with force_zeros_for_empty_prompt: zeros for "").
+  EncodedPrompt encode_negative_prompt(const std::string& negative_prompt) const;
+  // SDXL: one half's added_cond_kwargs for denoise() on latents [B, 4, h, w] (DenoiseOptions::added_cond /
+  // negative_added_cond): `pooled` [1 or B, P] and the add_time_ids of the picture the latents decode to,
+  // under `size` (its zeros: that picture's size and (0, 0)), as StableDiffusionXLPipeline builds them.
+  AddedCondKwargs added_cond(const Tensor& pooled, const Tensor& latents, const SizeConditioning& size = {}) const;
   // latents: [B, 4, h, w] noise before init_noise_sigma; cond/uncond [B, 77, C]. `seed` feeds the
   // ancestral schedulers' noise (one stream per sample).
   Tensor denoise(const Tensor& cond, const Tensor& uncond, const Tensor& latents, const DenoiseOptions& options,

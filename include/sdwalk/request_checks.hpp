@@ -15,6 +15,8 @@ namespace sdwalk {
 int size_multiple(const ModelFiles& files);
 // [batch, latent channels, height / f, width / f]; Error naming the multiple when the size is not one.
 Shape latent_shape_for(const ModelFiles& files, int batch, int height, int width);
+// Pixels per latent along each side: 2 to the VAE's downsamplings (diffusers' vae_scale_factor).
+int vae_scale_factor(const ModelFiles& files);
 // Builds scheduler `name` ("": the model's own) from the model's scheduler config and sets `steps`
 // timesteps: unknown names, configs the class cannot run and step counts out of range fail here.
 void check_scheduler_request(const ModelFiles& files, const std::string& name, int steps);

@@ -183,6 +183,28 @@ EncodedPrompt Engine::encode_prompt(const std::string& prompt) const {
   return pipe_->encode_prompt(prompt);
 }
 
+EncodedPrompt Engine::encode_negative_prompt(const std::string& negative_prompt) const {
+  const ops::ThreadScope scope(threads_);
+  return pipe_->encode_negative_prompt(negative_prompt);
+}
+
+AddedCondKwargs Engine::added_cond(const Tensor& pooled, const Tensor& latents, const SizeConditioning& size) const {
+  sdwalk::check(pipe_->is_sdxl(), options_.model.string() + " is not SDXL: it takes no pooled embeddings or size conditioning");
+  sdwalk::check(latents.ndim() == 4 && latents.dim(0) >= 1,
+                "latents have shape " + shape_string(latents.shape()) + ", expected [batch, channels, h, w]");
+  const int64_t batch = latents.dim(0);
+  sdwalk::check(pooled.ndim() == 2 && (pooled.dim(0) == 1 || pooled.dim(0) == batch),
+                "pooled embeddings have shape " + shape_string(pooled.shape()) + ", expected [1 or " +
+                    std::to_string(batch) + ", width]");
+  check_size_conditioning(pipe_->files(), size);
+  const int f = vae_scale_factor(pipe_->files());
+  const Tensor time_ids = add_time_ids(size, int(latents.dim(2)) * f, int(latents.dim(3)) * f);
+  auto per_sample = [batch](const Tensor& t) {
+    return t.dim(0) == batch ? t.to_f32() : cat0(std::vector<Tensor>(size_t(batch), t.to_f32()));
+  };
+  return {per_sample(pooled), per_sample(time_ids)};
+}
+
 Tensor Engine::denoise(const Tensor& cond, const Tensor& uncond, const Tensor& latents, const DenoiseOptions& options,
                        const std::string& scheduler_name, uint64_t seed, const Callbacks& callbacks) const {
   const ops::ThreadScope scope(threads_);

@@ -23,8 +23,10 @@ int size_multiple(const ModelFiles& files) {
   return 1 << (downsamplings(files.vae_config, "vae") + downsamplings(files.unet_config, "unet"));
 }
 
+int vae_scale_factor(const ModelFiles& files) { return 1 << downsamplings(files.vae_config, "vae"); }
+
 Shape latent_shape_for(const ModelFiles& files, int batch, int height, int width) {
-  const int m = size_multiple(files), f = 1 << downsamplings(files.vae_config, "vae");
+  const int m = size_multiple(files), f = vae_scale_factor(files);
   const std::string why = " (the VAE's factor " + std::to_string(f) + " times 2 for each of the UNet's " +
                           std::to_string(downsamplings(files.unet_config, "unet")) + " downsamplings)";
   check(height > 0 && height % m == 0,

@@ -1,5 +1,6 @@
 #include "server/requests.hpp"
 
+#include <array>
 #include <cstdint>
 #include <algorithm>
 #include <random>
@@ -96,7 +97,8 @@ WalkSettings walk_settings_from_request(const nlohmann::json& body, const Served
 
 GenerateRequest generate_request_from(const nlohmann::json& body, const ServedModel& model) {
   static const std::set<std::string> fields = {"prompt", "negative_prompt", "seed", "height", "width",
-                                               "num_inference_steps", "guidance_scale", "scheduler"};
+                                               "num_inference_steps", "guidance_scale", "scheduler",
+                                               "original_size", "crops_coords_top_left"};
   for (const auto& [key, value] : body.items())
     if (!fields.count(key)) throw HttpError(400, "unknown generate setting \"" + key + "\"");
   GenerateRequest r;
@@ -129,6 +131,16 @@ GenerateRequest generate_request_from(const nlohmann::json& body, const ServedMo
     if (!body["guidance_scale"].is_number()) throw HttpError(400, "guidance_scale must be a number");
     r.guidance_scale = body["guidance_scale"].get<double>();
   }
+  // SDXL's size conditioning, as StableDiffusionXLPipeline's: [height, width] and [top, left].
+  const auto pair = [&](const char* key, std::array<double, 2>& out) {
+    if (!body.contains(key)) return;
+    const nlohmann::json& v = body[key];
+    if (!v.is_array() || v.size() != 2 || !v[0].is_number() || !v[1].is_number())
+      throw HttpError(400, std::string(key) + " must be two numbers, e.g. [1024, 1024]");
+    out = {v[0].get<double>(), v[1].get<double>()};
+  };
+  pair("original_size", r.size_conditioning.original_size);
+  pair("crops_coords_top_left", r.size_conditioning.crops_coords_top_left);
   try {
     check(r.num_inference_steps >= 1, "num_inference_steps must be at least 1");
     const SamplingGiven given{body.contains("scheduler"), body.contains("num_inference_steps"),

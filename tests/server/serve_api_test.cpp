@@ -240,7 +240,10 @@ TEST_F(ServeApi, HostileInputGetsClearErrorsAndNothingOutsideTheRunsFolder) {
                "more than this server renders");
   expect_error(post(json{{"mode", "noise"}, {"prompts", {"a"}}, {"num_interpolation_steps", 2000000000}}.dump()), 400,
                "more than this server renders");
-  for (const json& bad : {json{{"seed", -1}}, json{{"height", 64.5}}, json{{"prompt", 3}}, json{{"bogus", true}}}) {
+  // (original_size: malformed, then well formed but this model is SD 1.x, not SDXL)
+  for (const json& bad : {json{{"seed", -1}}, json{{"height", 64.5}}, json{{"prompt", 3}}, json{{"bogus", true}},
+                          json{{"original_size", {96}}}, json{{"original_size", {96, 80}}},
+                          json{{"crops_coords_top_left", "0,0"}}}) {
     auto r = c.Post("/api/generate", bad.dump(), "application/json");
     ASSERT_TRUE(r);
     EXPECT_EQ(r->status, 400) << bad.dump() << " -> " << r->body;

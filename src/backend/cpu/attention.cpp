@@ -30,7 +30,7 @@ namespace sdwalk::ops {
 namespace {
 
 constexpr int64_t kMaxBlockK = 64;  // most keys per softmax block (each path sets its own)
-constexpr int64_t kMaxR = 8;     // largest register block (spare score rows in the scratch)
+constexpr int64_t kMaxR = 5;         // largest register block (spare score rows in the scratch)
 
 struct Problem {
   const float* q;
@@ -44,7 +44,7 @@ struct Problem {
 };
 
 struct Scratch {
-  std::vector<float> qt, st, ot;  // Q^T [D, BQ], S^T/P^T [32, BQ], O^T [D, BQ]
+  std::vector<float> qt, st, ot;  // Q^T [D, BQ], S^T/P^T [KB, BQ], O^T [D, BQ]
   // st has spare rows: a register block is stored whole (storing only its valid rows would index
   // the accumulators at run time and push them out of registers).
   Scratch(int64_t D, int64_t bq) : qt(size_t(D * bq)), st(size_t((kMaxBlockK + kMaxR) * bq)), ot(size_t(D * bq)) {}

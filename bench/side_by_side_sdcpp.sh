@@ -30,6 +30,9 @@
 #        build/bench/write_ldm_checkpoint /work/sdcpp-ckpt/random-sd15 /work/sdcpp-ckpt/random-sd15-ldm.safetensors
 #   3. bench/side_by_side_sdcpp.sh --sd /work/sdcpp/build/bin/sd-cli \
 #        --model /work/sdcpp-ckpt/random-sd15-ldm.safetensors --tokenizer /work/shared/fixtures/clip_tokenizer --runs 3
+#   On an AVX-512 machine, the AVX2-only pair: sd.cpp built with SDCPP_ISA=avx2 (into another OUT_DIR)
+#   and sdwalk's forced AVX2 path (which caps oneDNN at AVX2 too):
+#        SDWALK_ISA=avx2 bench/side_by_side_sdcpp.sh --sd /work/sdcpp-avx2/build/bin/sd-cli --precision f32 ...
 # Random weights make noise images, but the work per step is a real SD 1.5's.
 #
 # What the rows mean: "sampling" is sd.cpp's denoising loop as it times it; sd.cpp loads weights

@@ -114,6 +114,11 @@ read -r cpp_s cpp_mb cpp_log < <(sort -n "$out/sdcpp.runs" | head -1)
 # From the fastest run's logs. sdwalk: "denoising 4/4  X s/step  ETA ..." (its last progress line).
 walk_step=$(tr '\r' '\n' <"$walk_log" | grep -o "denoising $steps/$steps *[0-9.]* s/step" | grep -o '[0-9.]* s/step' \
   | grep -o '^[0-9.]*' | tail -1 || true)
+# and "text encoder X s, UNet Y s, VAE Z s" (its stage times, printed after the picture).
+walk_stage() { grep -o "$1 [0-9.]* s" "$walk_log" | grep -o '[0-9.]*' | tail -1 || true; }
+walk_text=$(walk_stage "text encoder")
+walk_unet=$(walk_stage "UNet")
+walk_decode=$(walk_stage "VAE")
 # sd.cpp: "sampling completed, taking Xs", "decode_first_stage completed, taking Xs",
 # "get_learned_condition completed, taking Xs", "loading tensors completed, taking Xs (...)".
 cpp_time() { grep -o "$1 completed, taking [0-9.]*" "$cpp_log" | grep -o '[0-9.]*$' | tail -1 || true; }
@@ -134,13 +139,15 @@ row "" sdwalk sd.cpp
 row "wall (s)" "$walk_s" "$cpp_s"
 row "peak RSS (MB)" "$walk_mb" "$cpp_mb"
 row "per step, CFG (s)" "$walk_step" "$cpp_step"
-row "sampling (s)" "" "$cpp_sampling"
+row "sampling (s)" "$walk_unet" "$cpp_sampling"
 row "  of which UNet loading (s)" "" "$cpp_sampling_load"
-row "text encoder (s)" "" "$cpp_text"
-row "vae decode (s)" "" "$cpp_decode"
+row "text encoder (s)" "$walk_text" "$cpp_text"
+row "vae decode (s)" "$walk_decode" "$cpp_decode"
 row "weight loading (s)" "" "$cpp_load"
-awk -v a="$walk_s" -v b="$cpp_s" -v c="$walk_mb" -v d="$cpp_mb" -v e="$walk_step" -v f="$cpp_step" 'BEGIN {
+awk -v a="$walk_s" -v b="$cpp_s" -v c="$walk_mb" -v d="$cpp_mb" -v e="$walk_step" -v f="$cpp_step" \
+    -v g="$walk_decode" -v h="$cpp_decode" 'BEGIN {
   printf "ratio sdwalk / sd.cpp: wall %.2f, peak RSS %.2f", a / b, c / d
   if (e != "" && f != "" && f > 0) printf ", per step %.2f", e / f
+  if (g != "" && h != "" && h > 0) printf ", vae decode %.2f", g / h
   printf "\n" }'
 echo "sdwalk's own per-network figures on this machine: $sdwalk bench --height $size --width $size --threads $threads"

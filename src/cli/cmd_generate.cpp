@@ -31,10 +31,16 @@ void run_generate(GenerateArgs a, bool size_given, SamplingGiven given) {
   callbacks.on_step = [&](int step, int steps) {
     progress.set_total(steps);
     progress.update(step);
+    if (step == steps) {  // the VAE decode comes next: at 512x512 on 2 cores, seconds to tens of seconds
+      progress.finish();
+      std::fprintf(stderr, "decoding\n");
+    }
     return true;
   };
   const GenerateResult result = engine.generate(r, callbacks);
   progress.finish();
+  const StageTimes t = engine.pipeline().stage_times();
+  std::fprintf(stderr, "text encoder %.2f s, UNet %.2f s, VAE %.2f s\n", t.text_encoder_s, t.unet_s, t.vae_s);
   write_png(a.output, result.image, {{"sdwalk", result.settings.dump()}}, /*no_clobber=*/!a.overwrite);
   std::printf("%s\n", a.output.c_str());
 }

@@ -120,7 +120,7 @@ void print_text(const ModelFiles& m) {
                 "(tokenizer %s)\n",
                 value(t2, "hidden_size").c_str(), value(t2, "num_hidden_layers").c_str(),
                 value(t2, "num_attention_heads").c_str(), value(t2, "projection_dim").c_str(),
-                m.tokenizer_2_dir.string().c_str());
+                m.tokenizer_2_dir.empty() ? "none found (pass --config DIR)" : m.tokenizer_2_dir.string().c_str());
   }
   std::printf("unet:          %s\n", counts(m.unet).c_str());
   std::printf("               block_out_channels %s, layers_per_block %s, attention heads %s, cross_attention_dim %s, "
@@ -145,7 +145,7 @@ void print_text(const ModelFiles& m) {
   if (m.layout == ModelLayout::LdmSingleFile && m.config_source.rfind("inferred", 0) == 0)
     std::printf("note:          attention heads, norm groups, scaling_factor and the scheduler are %s's values "
                 "(tensor shapes cannot tell them); pass --config DIR for other models\n",
-                family.name == "SD 2.x" ? "SD 2.1" : "SD 1.5");
+                family.name == "SDXL" ? "SDXL base 1.0" : family.name == "SD 2.x" ? "SD 2.1" : "SD 1.5");
 }
 
 }  // namespace

@@ -51,6 +51,9 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options
   const ModelFiles& f = *p.files_;
   check(!f.tokenizer_dir.empty(),
         options.model.string() + ": no tokenizer found; pass --tokenizer DIR (a folder with vocab.json and merges.txt)");
+  check(!f.is_sdxl() || !f.tokenizer_2_dir.empty(),
+        options.model.string() + ": no second tokenizer for this SDXL checkpoint; pass --config DIR (a diffusers SDXL "
+                                 "folder with tokenizer/ and tokenizer_2/)");
   if (options.check_request) options.check_request(f);
   p.apply_loras(options);
   check_finite(f.text_encoder);

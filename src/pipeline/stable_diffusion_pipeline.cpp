@@ -49,11 +49,11 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options
   p.clock_ = std::make_shared<StageClock>();
   p.files_ = std::make_shared<ModelFiles>(load_model_files(options.model, options.tokenizer_dir, options.config_dir));
   const ModelFiles& f = *p.files_;
-  check(!f.tokenizer_dir.empty(),
+  check(!f.tokenizer_dir.empty() || f.is_sdxl(),
         options.model.string() + ": no tokenizer found; pass --tokenizer DIR (a folder with vocab.json and merges.txt)");
-  check(!f.is_sdxl() || !f.tokenizer_2_dir.empty(),
-        options.model.string() + ": no second tokenizer for this SDXL checkpoint; pass --config DIR (a diffusers SDXL "
-                                 "folder with tokenizer/ and tokenizer_2/)");
+  check(!f.is_sdxl() || (!f.tokenizer_dir.empty() && !f.tokenizer_2_dir.empty()),
+        options.model.string() + ": an SDXL checkpoint needs two tokenizers (tokenizer/, tokenizer_2/); pass "
+                                 "--config DIR (a diffusers SDXL folder with both)");
   if (options.check_request) options.check_request(f);
   p.apply_loras(options);
   check_finite(f.text_encoder);

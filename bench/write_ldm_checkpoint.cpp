@@ -1,11 +1,17 @@
 // Writes a diffusers SD 1.x folder (as write_random_checkpoint makes) as one original-LDM single-file
 // checkpoint (model.diffusion_model.*, first_stage_model.*, cond_stage_model.transformer.*), the
-// layout stable-diffusion.cpp reads, for bench/side_by_side_sdcpp.sh. Tensors keep their dtype; the
-// VAE's mid-block attention weights become 1x1 convs [C, C, 1, 1] as in the original. Every name is
-// checked by mapping it back with sdwalk's own LDM reader (io/ldm_checkpoint.cpp). Output is never
-// committed.
+// layout stable-diffusion.cpp reads, for bench/side_by_side_sdcpp.sh; an SDXL folder (text_encoder_2/)
+// as Stability's sgm single file, what diffusers' convert_diffusers_to_original_sdxl.py writes: the
+// UNet's add_embedding as label_emb.0.0/.0.2, conditioner.embedders.0.transformer.* (CLIP-L as is),
+// conditioner.embedders.1.model.* (the second encoder in OpenCLIP's names: q/k/v stacked into
+// in_proj, text_projection transposed). Tensors keep their dtype; the VAE's mid-block attention
+// weights become 1x1 convs [C, C, 1, 1] as in the original. Weights are read from the plain files or
+// the fp16 variant files. Every name is checked by mapping it back with sdwalk's own LDM reader
+// (io/ldm_checkpoint.cpp), the whole file too. Output is never committed.
 //   write_ldm_checkpoint DIFFUSERS_DIR OUT.safetensors
+#include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -52,6 +58,8 @@ std::string join(const std::string& a, const std::string& b) { return b.empty() 
 // diffusers UNet2DConditionModel name -> openaimodel.UNetModel key (without model.diffusion_model.).
 std::string unet_key(const std::string& n, const UnetLayout& u) {
   const int L = u.L;
+  if (auto r = io::ldm_names::rename_prefix(n, io::ldm_names::kUnetLabelEmbedding, /*to_ldm=*/true); !r.empty())
+    return r;  // SDXL
   if (auto r = swap_prefix(n, {{"conv_in.", "input_blocks.0.0."},
                                {"time_embedding.linear_1.", "time_embed.0."},
                                {"time_embedding.linear_2.", "time_embed.2."},
@@ -126,20 +134,88 @@ std::string vae_key(const std::string& n, int num_up) {
   return "";
 }
 
-SafeTensors open_network(const fs::path& dir, const std::string& network, const std::string& file) {
-  const fs::path path = dir / network / file;
-  check(fs::is_regular_file(path), dir.string() + ": no " + network + "/" + file +
-                                       " (expected a diffusers SD 1.x folder, as write_random_checkpoint writes)");
-  return SafeTensors::open(path);
+// <network>/<stem>.safetensors, or the fp16 variant <stem>.fp16.safetensors.
+SafeTensors open_network(const fs::path& dir, const std::string& network, const std::string& stem) {
+  for (const std::string& file : {stem + ".safetensors", stem + ".fp16.safetensors"})
+    if (fs::is_regular_file(dir / network / file)) return SafeTensors::open(dir / network / file);
+  throw Error(dir.string() + ": no " + network + "/" + stem + ".safetensors (expected a diffusers SD 1.x or SDXL "
+                                                                "folder, as write_random_checkpoint writes)");
+}
+
+// q, k, v [C, ...] stacked into one [3C, ...] tensor of their dtype (OpenCLIP's in_proj).
+Tensor stacked(const Tensor& q, const Tensor& k, const Tensor& v) {
+  Shape shape = q.shape();
+  shape[0] *= 3;
+  Tensor out = Tensor::uninitialized(shape, q.dtype());
+  auto* dst = static_cast<unsigned char*>(out.raw());
+  for (const Tensor* t : {&q, &k, &v}) {
+    check(t->shape() == q.shape() && t->dtype() == q.dtype(), "q/k/v projections of different shapes or dtypes");
+    std::memcpy(dst, t->raw(), t->nbytes());
+    dst += t->nbytes();
+  }
+  return out;
+}
+
+// SDXL's second text encoder (transformers' CLIPTextModelWithProjection) in OpenCLIP's names, under
+// conditioner.embedders.1.model., as diffusers' convert_openclip_text_enc_state_dict.
+void add_open_clip(const SafeTensors& text, std::map<std::string, Tensor>& tensors) {
+  const std::string prefix = io::ldm_names::kSdxlOpenClip, layers = "text_model.encoder.layers.";
+  std::map<std::string, std::map<std::string, Tensor>> qkv;  // "N.weight" -> q/k/v
+  for (const auto& n : text.names()) {
+    std::string key;
+    if (n == "text_model.embeddings.token_embedding.weight") key = "token_embedding.weight";
+    else if (n == "text_model.embeddings.position_embedding.weight") key = "positional_embedding";
+    else if (starts_with(n, "text_model.final_layer_norm.")) key = "ln_final." + n.substr(28);
+    else if (n == "text_projection.weight") {
+      tensors.emplace(prefix + "text_projection", io::transposed_2d(text.get(n)));
+      continue;
+    } else if (auto l = indexed(n, layers)) {
+      const std::string layer = "transformer.resblocks." + std::to_string(l->first) + ".";
+      bool projection = false;
+      for (const char* p : {"q", "k", "v"})
+        for (const char* part : {"weight", "bias"})
+          if (l->second == std::string("self_attn.") + p + "_proj." + part) {
+            qkv[layer + "attn.in_proj_" + part][p] = text.get(n);
+            projection = true;
+          }
+      if (projection) continue;
+      const std::string r = io::ldm_names::rename_prefix(l->second, io::ldm_names::kOpenClipLayerParts, true);
+      if (!r.empty()) key = layer + r;
+    }
+    check(!key.empty(), text.label() + ": tensor '" + n + "' has no OpenCLIP counterpart");
+    tensors.emplace(prefix + key, text.get(n));
+  }
+  for (auto& [key, parts] : qkv) {
+    check(parts.size() == 3, text.label() + ": '" + key + "' lacks one of the q/k/v projections");
+    tensors.emplace(prefix + key, stacked(parts.at("q"), parts.at("k"), parts.at("v")));
+  }
+}
+
+// The written file read back by sdwalk's own reader: every network gives back exactly its source's names.
+void check_reads_back(const fs::path& out, const std::map<std::string, const SafeTensors*>& sources) {
+  const io::LdmNetworks nets = io::map_ldm_checkpoint(SafeTensors::open(out));
+  const std::map<std::string, const Weights*> read{
+      {"unet", &nets.unet}, {"vae", &nets.vae}, {"text_encoder", &nets.text_encoder}, {"text_encoder_2", &nets.text_encoder_2}};
+  for (const auto& [network, source] : sources) {
+    std::vector<std::string> want;
+    for (const auto& n : source->names())
+      if (n.size() < 12 || n.compare(n.size() - 12, 12, "position_ids") != 0) want.push_back(n);
+    std::sort(want.begin(), want.end());
+    std::vector<std::string> got = read.at(network)->names();
+    std::sort(got.begin(), got.end());
+    check(got == want, "internal: " + network + " does not read back with the same names (" + std::to_string(got.size()) +
+                           " tensors, " + std::to_string(want.size()) + " expected)");
+  }
 }
 
 int run(int argc, char** argv) {
   check(argc == 3, "usage: write_ldm_checkpoint DIFFUSERS_DIR OUT.safetensors");
   const fs::path dir = argv[1], out = argv[2];
   check(fs::is_directory(dir), dir.string() + ": not a folder (expected a diffusers SD 1.x folder)");
-  const SafeTensors unet = open_network(dir, "unet", "diffusion_pytorch_model.safetensors");
-  const SafeTensors vae = open_network(dir, "vae", "diffusion_pytorch_model.safetensors");
-  const SafeTensors text = open_network(dir, "text_encoder", "model.safetensors");
+  const SafeTensors unet = open_network(dir, "unet", "diffusion_pytorch_model");
+  const SafeTensors vae = open_network(dir, "vae", "diffusion_pytorch_model");
+  const SafeTensors text = open_network(dir, "text_encoder", "model");
+  const bool sdxl = fs::is_directory(dir / "text_encoder_2");
 
   UnetLayout u;
   int num_up = 0;
@@ -174,13 +250,24 @@ int run(int argc, char** argv) {
     if (attn_weight && t.ndim() == 2) t = t.reshape({t.dim(0), t.dim(1), 1, 1});
     add("first_stage_model." + k, t, vae.label());
   }
+  const std::string text_prefix = sdxl ? io::ldm_names::kSdxlTextEncoder : "cond_stage_model.transformer.";
   for (const auto& n : text.names()) {
     check(starts_with(n, "text_model."), text.label() + ": tensor '" + n + "' is not under text_model. (CLIPTextModel)");
-    add("cond_stage_model.transformer." + n, text.get(n), text.label());
+    add(text_prefix + n, text.get(n), text.label());
+  }
+  std::map<std::string, const SafeTensors*> sources{{"unet", &unet}, {"vae", &vae}, {"text_encoder", &text}};
+  std::optional<SafeTensors> text_2;
+  if (sdxl) {
+    text_2.emplace(open_network(dir, "text_encoder_2", "model"));
+    add_open_clip(*text_2, tensors);
+    sources["text_encoder_2"] = &*text_2;
   }
   save_safetensors(out, tensors, {{"format", "pt"}});
-  std::printf("%s: %zu tensors (UNet %zu, VAE %zu, text encoder %zu), LDM layout\n", out.c_str(), tensors.size(),
-              unet.names().size(), vae.names().size(), text.names().size());
+  check_reads_back(out, sources);
+  std::printf("%s: %zu tensors (UNet %zu, VAE %zu, text encoder %zu%s), %s layout\n", out.c_str(), tensors.size(),
+              unet.names().size(), vae.names().size(), text.names().size(),
+              sdxl ? (", text encoder 2 " + std::to_string(text_2->names().size())).c_str() : "",
+              sdxl ? "SDXL sgm" : "LDM");
   return 0;
 }
 

@@ -62,6 +62,7 @@ struct LoraReport {
   LoraSpec spec;
   std::string format;  // "kohya" | "diffusers"
   size_t unet_layers = 0, text_encoder_layers = 0;
+  size_t text_encoder_2_layers = 0;  // SDXL's second text encoder
 };
 
 struct EncodedPrompt {

@@ -120,7 +120,7 @@ void print_text(const ModelFiles& m) {
                 "(tokenizer %s)\n",
                 value(t2, "hidden_size").c_str(), value(t2, "num_hidden_layers").c_str(),
                 value(t2, "num_attention_heads").c_str(), value(t2, "projection_dim").c_str(),
-                m.tokenizer_2_dir.string().c_str());
+                m.tokenizer_2_dir.empty() ? "none found (pass --config DIR)" : m.tokenizer_2_dir.string().c_str());
   }
   std::printf("unet:          %s\n", counts(m.unet).c_str());
   std::printf("               block_out_channels %s, layers_per_block %s, attention heads %s, cross_attention_dim %s, "
@@ -145,7 +145,7 @@ void print_text(const ModelFiles& m) {
   if (m.layout == ModelLayout::LdmSingleFile && m.config_source.rfind("inferred", 0) == 0)
     std::printf("note:          attention heads, norm groups, scaling_factor and the scheduler are %s's values "
                 "(tensor shapes cannot tell them); pass --config DIR for other models\n",
-                family.name == "SD 2.x" ? "SD 2.1" : "SD 1.5");
+                family.name == "SDXL" ? "SDXL base 1.0" : family.name == "SD 2.x" ? "SD 2.1" : "SD 1.5");
 }
 
 }  // namespace
@@ -164,7 +164,8 @@ void add_info_command(CLI::App& app) {
     const ModelFiles m = load_model_files(opts->model, opts->tokenizer, opts->config);
     // Read and matched against the model as generate/walk do: unknown keys and shape mismatches fail here.
     std::vector<LoraAdapter> adapters;
-    for (const LoraSpec& spec : specs) adapters.push_back(load_lora(spec, m.unet, m.text_encoder));
+    for (const LoraSpec& spec : specs)
+      adapters.push_back(load_lora(spec, m.unet, m.text_encoder, m.is_sdxl() ? &m.text_encoder_2 : nullptr));
     for (const Weights* w : {&m.text_encoder, &m.text_encoder_2, &m.unet, &m.vae}) check_finite(*w);
     if (opts->json) {
       nlohmann::json j = summary_json(m);
@@ -173,15 +174,18 @@ void add_info_command(CLI::App& app) {
         for (const LoraAdapter& a : adapters)
           j["loras"].push_back({{"file", a.spec.file.string()}, {"scale", a.spec.scale}, {"format", a.format},
                                 {"unet_layers", a.layers_in("unet")}, {"text_encoder_layers", a.layers_in("text_encoder")},
-                                {"layers", a.layers.size()}});
+                                {"text_encoder_2_layers", a.layers_in("text_encoder_2")}, {"layers", a.layers.size()}});
       }
       std::cout << j.dump(2) << "\n";
     } else {
       print_text(m);
-      for (const LoraAdapter& a : adapters)
-        std::printf("lora:          %s (%s, scale %g): %zu layers patched (unet %zu, text_encoder %zu)\n",
+      for (const LoraAdapter& a : adapters) {
+        const std::string te2 =
+            m.is_sdxl() ? ", text_encoder_2 " + std::to_string(a.layers_in("text_encoder_2")) : std::string();
+        std::printf("lora:          %s (%s, scale %g): %zu layers patched (unet %zu, text_encoder %zu%s)\n",
                     a.spec.file.string().c_str(), a.format.c_str(), a.spec.scale, a.layers.size(),
-                    a.layers_in("unet"), a.layers_in("text_encoder"));
+                    a.layers_in("unet"), a.layers_in("text_encoder"), te2.c_str());
+      }
     }
   });
 }

@@ -19,6 +19,9 @@
 //   nin_shortcut -> conv_shortcut, norm_out -> conv_norm_out.
 // Text encoder: cond_stage_model.transformer.* is transformers' CLIPTextModel under text_model.*
 // (SD 1.x); cond_stage_model.model.* is OpenCLIP's (SD 2.x, open_clip_checkpoint.cpp).
+// SDXL base (Stability's sgm layout): conditioner.embedders.0.transformer.* is CLIP-L (text_encoder),
+// conditioner.embedders.1.model.* OpenCLIP ViT-bigG (text_encoder_2, with text_projection), and the
+// UNet's label_emb.0.0 / .0.2 are add_embedding.linear_1 / _2 (the text_time embedding).
 #include <algorithm>
 #include <cstdlib>
 #include <optional>
@@ -52,6 +55,13 @@ const RenameTable kUnetResnetParts = {{"in_layers.0.", "norm1."},      {"in_laye
 const RenameTable kVaeResnetParts = {{"norm1.", "norm1."}, {"conv1.", "conv1."},
                                      {"norm2.", "norm2."}, {"conv2.", "conv2."},
                                      {"nin_shortcut.", "conv_shortcut."}};
+const RenameTable kUnetLabelEmbedding = {{"label_emb.0.0.", "add_embedding.linear_1."},
+                                         {"label_emb.0.2.", "add_embedding.linear_2."}};
+const RenameTable kOpenClipLayerParts = {{"ln_1.", "layer_norm1."},
+                                         {"ln_2.", "layer_norm2."},
+                                         {"attn.out_proj.", "self_attn.out_proj."},
+                                         {"mlp.c_fc.", "mlp.fc1."},
+                                         {"mlp.c_proj.", "mlp.fc2."}};
 
 }  // namespace ldm_names
 
@@ -109,7 +119,7 @@ bool is_vae_attention_weight(const std::string& name) {
 }
 
 [[noreturn]] void unsupported(const std::string& label, const std::string& what) {
-  throw Error(label + ": " + what + "; sdwalk reads Stable Diffusion 1.x and 2.x checkpoints only");
+  throw Error(label + ": " + what + "; sdwalk reads Stable Diffusion 1.x, 2.x and SDXL base checkpoints only");
 }
 
 }  // namespace
@@ -122,6 +132,7 @@ std::string ldm_unet_name(const std::string& key, int L) {
                                    {"input_blocks.0.0.", "conv_in."}});
       !r.empty())
     return r;
+  if (auto r = rename_prefix(key, ldm_names::kUnetLabelEmbedding); !r.empty()) return r;  // SDXL
   if (starts_with(key, "input_blocks.")) {
     auto k = split_index(key.substr(13));
     if (!k || k->first == 0) return "";
@@ -207,10 +218,19 @@ std::string ldm_vae_name(const std::string& key, int num_up) {
 
 LdmNetworks map_ldm_checkpoint(const SafeTensors& file) {
   const std::string& label = file.label();
-  std::vector<std::string> unet_keys, vae_keys, text_keys, open_clip_keys;
+  const std::string kSdxlText = ldm_names::kSdxlTextEncoder, kSdxlOpenClip = ldm_names::kSdxlOpenClip;
+  std::vector<std::string> unet_keys, vae_keys, text_keys, open_clip_keys, sdxl_open_clip_keys;
+  bool sdxl = false;
   for (const auto& k : file.names()) {
-    if (starts_with(k, "conditioner.embedders."))
-      unsupported(label, "found '" + k + "', an SDXL checkpoint");
+    if (starts_with(k, "conditioner.embedders.")) {
+      sdxl = true;
+      if (starts_with(k, kSdxlText)) text_keys.push_back(k.substr(kSdxlText.size()));
+      else if (starts_with(k, kSdxlOpenClip)) sdxl_open_clip_keys.push_back(k.substr(kSdxlOpenClip.size()));
+      else
+        unsupported(label, "found '" + k + "', a conditioner other than SDXL base's (" + kSdxlText + "*, " +
+                               kSdxlOpenClip + "*), e.g. the SDXL refiner's");
+      continue;
+    }
     if (starts_with(k, kVae + "loss.")) continue;  // the autoencoder's training loss (LPIPS, discriminator)
     if (starts_with(k, kUnet)) unet_keys.push_back(k.substr(kUnet.size()));
     else if (starts_with(k, kVae)) vae_keys.push_back(k.substr(kVae.size()));
@@ -221,18 +241,26 @@ LdmNetworks map_ldm_checkpoint(const SafeTensors& file) {
   auto require = [&](const std::vector<std::string>& keys, const std::string& prefix, const std::string& what) {
     if (keys.empty())
       throw Error(label + ": no " + what + " tensors (looked for keys '" + prefix +
-                  "*'); expected a full Stable Diffusion 1.x or 2.x LDM checkpoint");
+                  "*'); expected a full Stable Diffusion 1.x, 2.x or SDXL base checkpoint");
   };
   require(unet_keys, kUnet, "UNet");
   require(vae_keys, kVae, "VAE");
-  if (!text_keys.empty() && !open_clip_keys.empty())
-    throw Error(label + ": both '" + kText + "*' and '" + kOpenClip + "*' text encoder keys; expected one text encoder");
-  if (open_clip_keys.empty()) require(text_keys, kText, "text encoder");
+  const std::string text_prefix = sdxl ? kSdxlText : kText;
+  if (sdxl) {
+    if (!open_clip_keys.empty())
+      throw Error(label + ": both SDXL (conditioner.embedders.*) and SD 2.x (" + kOpenClip + "*) text encoder keys");
+    require(text_keys, kSdxlText, "first text encoder (CLIP ViT-L)");
+    require(sdxl_open_clip_keys, kSdxlOpenClip, "second text encoder (OpenCLIP ViT-bigG)");
+  } else {
+    if (!text_keys.empty() && !open_clip_keys.empty())
+      throw Error(label + ": both '" + kText + "*' and '" + kOpenClip + "*' text encoder keys; expected one text encoder");
+    if (open_clip_keys.empty()) require(text_keys, kText, "text encoder");
+  }
 
-  LdmNetworks out{Weights("text_encoder", label + " (" + kText + "*)"), Weights("unet", label + " (" + kUnet + "*)"),
-                  Weights("vae", label + " (" + kVae + "*)")};
+  LdmNetworks out{Weights("text_encoder", label + " (" + text_prefix + "*)"),
+                  Weights("unet", label + " (" + kUnet + "*)"), Weights("vae", label + " (" + kVae + "*)")};
   auto untranslatable = [&](const std::string& key) {
-    throw Error(label + ": tensor '" + key + "' has no counterpart in an SD 1.x/2.x model (unknown LDM key)");
+    throw Error(label + ": tensor '" + key + "' has no counterpart in an SD 1.x/2.x/SDXL model (unknown LDM key)");
   };
 
   const int L = unet_layers_per_block(unet_keys, label);
@@ -260,10 +288,15 @@ LdmNetworks map_ldm_checkpoint(const SafeTensors& file) {
     out.text_encoder = map_open_clip_text_encoder(file, kOpenClip, open_clip_keys);
     out.open_clip = true;
   }
+  if (sdxl) {
+    out.sdxl = true;
+    out.text_encoder_2 = map_open_clip_text_encoder(file, kSdxlOpenClip, sdxl_open_clip_keys, "text_encoder_2",
+                                                    /*with_projection=*/true);
+  }
   for (const auto& k : text_keys) {
     if (k.size() >= 12 && k.compare(k.size() - 12, 12, "position_ids") == 0) continue;  // a buffer, not a weight
     // Older transformers versions saved CLIPTextModel without the text_model. level.
-    out.text_encoder.add(starts_with(k, "text_model.") ? k : "text_model." + k, file.get(kText + k));
+    out.text_encoder.add(starts_with(k, "text_model.") ? k : "text_model." + k, file.get(text_prefix + k));
   }
   return out;
 }

@@ -22,4 +22,15 @@ std::string rename_prefix(const std::string& s, const RenameTable& table, bool t
 // The parts of a resnet block, in the UNet (openaimodel ResBlock) and in the VAE.
 extern const RenameTable kUnetResnetParts, kVaeResnetParts;
 
+// SDXL's added embedding (sgm's label_emb, a Sequential Linear-SiLU-Linear) in the UNet.
+extern const RenameTable kUnetLabelEmbedding;
+
+// The prefixes of SDXL's two text encoders in an sgm single file: CLIP-L with transformers' names, and
+// OpenCLIP ViT-bigG (open_clip_checkpoint.cpp's names, plus text_projection stored transposed).
+inline const char* const kSdxlTextEncoder = "conditioner.embedders.0.transformer.";
+inline const char* const kSdxlOpenClip = "conditioner.embedders.1.model.";
+
+// The parts of an OpenCLIP resblock other than the stacked in_proj: (OpenCLIP, transformers' CLIP layer).
+extern const RenameTable kOpenClipLayerParts;
+
 }  // namespace sdwalk::io::ldm_names

@@ -1,11 +1,15 @@
 // LoRA files: the --lora flag's text, the key layouts (kohya/A1111, diffusers/PEFT, diffusers' older
-// attention-processor names) and their mapping onto a model's layers.
+// attention-processor names) and their mapping onto a model's layers. SDXL: kohya's lora_te1_/lora_te2_
+// (the two text encoders, transformers' names) and its UNet names, which for SDXL are the original sgm
+// block names (lora_unet_input_blocks_4_1_transformer_blocks_0_attn1_to_q, middle_block_1_...,
+// output_blocks_0_1_...; io/lora_sgm_names.cpp); diffusers' text_encoder_2.* keys.
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <map>
 
+#include "io/lora_sgm_names.hpp"
 #include "sdwalk/error.hpp"
 #include "sdwalk/lora.hpp"
 #include "sdwalk/safetensors.hpp"
@@ -54,7 +58,7 @@ bool ends_with(const std::string& s, const std::string& p) {
 std::string processor_module(const std::string& network, std::string prefix, const std::string& proj) {
   const std::string processor = ".processor";
   if (ends_with(prefix, processor)) prefix.resize(prefix.size() - processor.size());
-  if (network == "text_encoder") {
+  if (network != "unet") {  // CLIP: text_encoder, text_encoder_2
     const std::map<std::string, std::string> clip{{"to_q", "q_proj"}, {"to_k", "k_proj"}, {"to_v", "v_proj"},
                                                   {"to_out", "out_proj"}};
     return prefix + "." + clip.at(proj);
@@ -68,7 +72,9 @@ LoraKey parse_lora_key(const std::string& key) {
   LoraKey k;
   // kohya sd-scripts / A1111: lora_unet_<module with '.' -> '_'>.{lora_down.weight, lora_up.weight, alpha}
   for (const auto& [prefix, network] : {std::pair<std::string, std::string>{"lora_unet_", "unet"},
-                                        {"lora_te_", "text_encoder"}}) {
+                                        {"lora_te_", "text_encoder"},
+                                        {"lora_te1_", "text_encoder"},
+                                        {"lora_te2_", "text_encoder_2"}}) {
     if (!starts_with(key, prefix)) continue;
     const size_t dot = key.find('.');
     check(dot != std::string::npos && dot > prefix.size(), "LoRA key '" + key + "': no module name");
@@ -82,8 +88,6 @@ LoraKey parse_lora_key(const std::string& key) {
     else throw Error("LoRA key '" + key + "': '" + part + "' is not a LoRA tensor (lora_down.weight, lora_up.weight, alpha; LoHa/LoKr/DoRA are not supported)");
     return k;
   }
-  check(!starts_with(key, "lora_te1_") && !starts_with(key, "lora_te2_"),
-        "LoRA key '" + key + "': an SDXL LoRA (two text encoders); this model is SD 1.x/2.x");
   // diffusers / PEFT: unet.<module>.lora_A.weight, text_encoder.<module>.lora_B.weight; files without the
   // prefix (diffusers' first attention-processor LoRAs) are the UNet's.
   std::string rest = key;
@@ -92,6 +96,9 @@ LoraKey parse_lora_key(const std::string& key) {
   else if (starts_with(rest, "text_encoder.")) {
     rest = rest.substr(13);
     k.network = "text_encoder";
+  } else if (starts_with(rest, "text_encoder_2.")) {
+    rest = rest.substr(15);
+    k.network = "text_encoder_2";
   }
   k.format = "diffusers";
   struct Suffix {
@@ -120,8 +127,8 @@ LoraKey parse_lora_key(const std::string& key) {
       return k;
     }
   }
-  throw Error("LoRA key '" + key + "' is in no LoRA layout sdwalk reads (kohya lora_unet_*/lora_te_*, diffusers/PEFT "
-              "unet.*.lora_A/lora_B, text_encoder.*, *.to_q_lora.down/up)");
+  throw Error("LoRA key '" + key + "' is in no LoRA layout sdwalk reads (kohya lora_unet_*/lora_te_*/lora_te1_*/"
+              "lora_te2_*, diffusers/PEFT unet.*.lora_A/lora_B, text_encoder.*, text_encoder_2.*, *.to_q_lora.down/up)");
 }
 
 namespace {
@@ -157,7 +164,8 @@ std::string listed(const std::vector<std::string>& keys) {
 
 }  // namespace
 
-LoraAdapter load_lora(const LoraSpec& spec, const Weights& unet, const Weights& text_encoder) {
+LoraAdapter load_lora(const LoraSpec& spec, const Weights& unet, const Weights& text_encoder,
+                      const Weights* text_encoder_2) {
   const std::string where = "LoRA " + spec.file.string();
   std::error_code ec;
   // A folder is what diffusers' save_lora_weights writes: its one file goes by a fixed name.
@@ -202,7 +210,12 @@ LoraAdapter load_lora(const LoraSpec& spec, const Weights& unet, const Weights& 
   }
   // Kohya names are module paths with '.' -> '_': look them up among the model's own modules.
   std::map<std::string, std::map<std::string, std::string>> underscored;
-  const std::map<std::string, const Weights*> networks{{"unet", &unet}, {"text_encoder", &text_encoder}};
+  std::map<std::string, const Weights*> networks{{"unet", &unet}, {"text_encoder", &text_encoder}};
+  if (text_encoder_2) networks["text_encoder_2"] = text_encoder_2;
+  for (const auto& [id, p] : modules)
+    check(networks.count(p.key.network),
+          where + ": key '" + p.keys.front() + "' is for an SDXL model's second text encoder; this model has one "
+                                                "(SD 1.x/2.x)");
   for (const auto& [network, weights] : networks) {
     auto& m = underscored[network];
     for (const std::string& name : weights->names()) {
@@ -218,8 +231,11 @@ LoraAdapter load_lora(const LoraSpec& spec, const Weights& unet, const Weights& 
     const Weights& w = *networks.at(p.key.network);
     std::string module = p.key.module;
     if (p.key.format == "kohya") {
-      auto it = underscored[p.key.network].find(module);
-      module = it == underscored[p.key.network].end() ? "" : it->second;
+      auto& names = underscored[p.key.network];
+      auto it = names.find(module);
+      // SDXL's kohya UNet names are the sgm blocks': their diffusers module, underscored.
+      if (it == names.end() && p.key.network == "unet") it = names.find(io::sgm_lora_module(module, unet));
+      module = it == names.end() ? "" : it->second;
     } else if (!w.contains(module + ".weight")) {
       module.clear();
     }

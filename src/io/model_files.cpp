@@ -51,9 +51,21 @@ ModelFiles load_single_file(const fs::path& path, bool& open_clip) {
   io::InferredConfig text = io::infer_text_encoder_config(m.text_encoder), unet = io::infer_unet_config(m.unet);
   open_clip = nets.open_clip;
   if (open_clip) io::apply_sd2_defaults(unet, text);
+  m.vae_config = io::infer_vae_config(m.vae).config;
+  if (nets.sdxl) {
+    // As diffusers' from_single_file without a config: SDXL base 1.0's configs where shapes cannot tell.
+    m.text_encoder_2 = std::move(nets.text_encoder_2);
+    const io::InferredConfig text_2 = io::infer_sdxl_text_encoder_2_config(m.text_encoder_2);
+    io::apply_sdxl_defaults(unet, m.unet, text_2);
+    m.text_encoder_2_config = text_2.config;
+    for (const char* key : {"force_upcast", "sample_size", "scaling_factor"}) m.vae_config[key] = io::sdxl_vae_config()[key];
+    m.scheduler_config = io::sdxl_scheduler_config();
+    m.force_zeros_for_empty_prompt = true;
+    m.config_source = "inferred from tensor shapes (+ SDXL base 1.0 defaults)";
+  }
   m.text_encoder_config = text.config;
   m.unet_config = unet.config;
-  m.vae_config = io::infer_vae_config(m.vae).config;
+  if (nets.sdxl) return m;
   // As diffusers' from_single_file without a config: SD 2.x files get SD 2.1's (768-v) scheduler.
   m.scheduler_config = open_clip ? io::sd21_scheduler_config() : io::sd15_scheduler_config();
   m.config_source = open_clip ? "inferred from tensor shapes (+ SD 2.1 defaults)"
@@ -99,9 +111,15 @@ ModelFiles load_model_files(const fs::path& path, const fs::path& tokenizer_dir,
     m.text_encoder = io::keep_text_layers(m.text_encoder, m.text_encoder_config["num_hidden_layers"].get<int64_t>());
 
   const std::string label = path.string();
-  if (!config_dir.empty() && m.is_sdxl())
+  if (!config_dir.empty() && m.is_sdxl()) {
     m.text_encoder_2_config =
         io::complete_text_encoder_config(io::read_json_file(config_dir / "text_encoder_2" / "config.json"));
+    if (fs::is_regular_file(config_dir / "model_index.json")) {  // StableDiffusionXLPipeline's default: true
+      const json index = io::read_json_file(config_dir / "model_index.json");
+      const auto it = index.find("force_zeros_for_empty_prompt");
+      m.force_zeros_for_empty_prompt = it == index.end() || !it->is_boolean() || it->get<bool>();
+    }
+  }
   io::check_supported(m.unet_config, m.text_encoder_config, m.text_encoder_2_config, label);
   io::check_config_values(m);
   try {
@@ -112,7 +130,7 @@ ModelFiles load_model_files(const fs::path& path, const fs::path& tokenizer_dir,
       io::check_weights(m.text_encoder_2, io::text_encoder_tensor_shapes(m.text_encoder_2_config), m.config_source);
   } catch (const Error& e) {
     if (m.layout == ModelLayout::LdmSingleFile && config_dir.empty())
-      throw Error(std::string(e.what()) + "; if this is a non-standard SD 1.x/2.x model, pass the folder of its diffusers "
+      throw Error(std::string(e.what()) + "; if this is a non-standard SD 1.x/2.x/SDXL model, pass the folder of its diffusers "
                                           "configs (--config DIR)");
     throw;
   }
@@ -131,6 +149,10 @@ ModelFiles load_model_files(const fs::path& path, const fs::path& tokenizer_dir,
   } else if (!config_dir.empty() && tokenizer_defect(config_dir / "tokenizer").empty()) {
     m.tokenizer_dir = config_dir / "tokenizer";
   }
+  // A single SDXL file: the second tokenizer (SD 2's, padding with "!") from the config folder.
+  if (m.layout == ModelLayout::LdmSingleFile && m.is_sdxl() && !config_dir.empty() &&
+      tokenizer_defect(config_dir / "tokenizer_2").empty())
+    m.tokenizer_2_dir = config_dir / "tokenizer_2";
   m.weights_dtype = summarize_dtypes(m);
   return m;
 }

@@ -76,25 +76,39 @@ InferredConfig infer_text_encoder_config(const Weights& text_encoder);
 // SD 2.x (the checkpoint's text encoder is OpenCLIP): what shapes cannot tell takes SD 2.1's values
 // instead of SD 1.5's: gelu, 23 text layers at most, heads of width 64, upcast_attention.
 void apply_sd2_defaults(InferredConfig& unet, InferredConfig& text_encoder);
+// SDXL base (stabilityai/stable-diffusion-xl-base-1.0) where shapes cannot tell: the second encoder is a
+// CLIPTextModelWithProjection with gelu and heads of width 64; the UNet's text_time embedding (its sizes
+// from add_embedding and the projection), transformer depth per block, heads of width 64.
+InferredConfig infer_sdxl_text_encoder_2_config(const Weights& text_encoder_2);
+void apply_sdxl_defaults(InferredConfig& unet, const Weights& unet_weights, const InferredConfig& text_encoder_2);
 
 // ---- ldm_checkpoint.cpp
 struct LdmNetworks {
   Weights text_encoder, unet, vae;
   bool open_clip = false;  // the text encoder came as OpenCLIP (SD 2.x), not as transformers' CLIPTextModel
+  bool sdxl = false;       // SDXL base (sgm layout): text_encoder_2 holds the second encoder
+  Weights text_encoder_2{"text_encoder_2", ""};
 };
 // Maps model.diffusion_model.* / first_stage_model.* / cond_stage_model.transformer.* (SD 1.x) or
 // cond_stage_model.model.* (SD 2.x, OpenCLIP) to diffusers names (VAE attention 1x1 convs reshaped
-// to Linear weights). Rejects SDXL key sets.
+// to Linear weights); SDXL base's sgm layout: conditioner.embedders.0.transformer.* (CLIP-L) and
+// conditioner.embedders.1.model.* (OpenCLIP bigG, with its text_projection) as text_encoder_2, the
+// UNet's label_emb as add_embedding.
 LdmNetworks map_ldm_checkpoint(const SafeTensors& file);
 // Diffusers name of one key, relative to its prefix ("" when the key has no twin); exposed for tests.
 std::string ldm_unet_name(const std::string& key, int layers_per_block);
 std::string ldm_vae_name(const std::string& key, int num_up_blocks);
 
 // ---- open_clip_checkpoint.cpp
-// `keys` (relative to `prefix`, "cond_stage_model.model.") renamed to text_model.*, in_proj split into
-// q/k/v; Error naming a key with no CLIPTextModel counterpart.
+// `keys` (relative to `prefix`, "cond_stage_model.model." / SDXL's "conditioner.embedders.1.model.")
+// renamed to text_model.*, in_proj split into q/k/v, as Weights for `network`; with_projection (SDXL):
+// text_projection [C, P] kept as text_projection.weight [P, C]. Error naming a key with no
+// CLIPTextModel(WithProjection) counterpart.
 Weights map_open_clip_text_encoder(const SafeTensors& file, const std::string& prefix,
-                                   const std::vector<std::string>& keys);
+                                   const std::vector<std::string>& keys, const std::string& network = "text_encoder",
+                                   bool with_projection = false);
+// A copy of the matrix `t` transposed, in its dtype.
+Tensor transposed_2d(const Tensor& t);
 // The text encoder without layers num_layers and above: SD 2 runs 23 of OpenCLIP ViT-H's 24 layers, and
 // diffusers' converter reads only the layers its config names.
 Weights keep_text_layers(const Weights& text_encoder, int64_t num_layers);

@@ -8,24 +8,48 @@
 //                                          -> self_attn.{q,k,v}_proj.weight / .bias (thirds, in that order)
 //   transformer.resblocks.N.attn.out_proj  -> self_attn.out_proj
 //   transformer.resblocks.N.mlp.c_fc / c_proj -> mlp.fc1 / mlp.fc2
-// text_projection and logit_scale belong to CLIP's contrastive head, which SD never uses.
+// text_projection and logit_scale belong to CLIP's contrastive head, which SD 2.x never uses; SDXL's
+// second encoder (CLIPTextModelWithProjection) uses text_projection [C, P], stored transposed to the
+// Linear weight text_projection.weight [P, C] (as diffusers' convert_open_clip_checkpoint).
+#include <cstring>
+
+#include "io/ldm_names.hpp"
 #include "io/model_loading.hpp"
 #include "sdwalk/error.hpp"
 
 namespace sdwalk::io {
 namespace {
 
-bool starts_with(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+using ldm_names::starts_with;
 
 }  // namespace
 
+Tensor transposed_2d(const Tensor& t) {
+  check(t.ndim() == 2, "transposed_2d: expected a matrix, got shape " + shape_string(t.shape()));
+  const int64_t rows = t.dim(0), cols = t.dim(1);
+  const size_t e = dtype_size(t.dtype());
+  Tensor out = Tensor::uninitialized({cols, rows}, t.dtype());
+  const auto* src = static_cast<const unsigned char*>(t.raw());
+  auto* dst = static_cast<unsigned char*>(out.raw());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) std::memcpy(dst + (c * rows + r) * e, src + (r * cols + c) * e, e);
+  return out;
+}
+
 Weights map_open_clip_text_encoder(const SafeTensors& file, const std::string& prefix,
-                                   const std::vector<std::string>& keys) {
-  Weights out("text_encoder", file.label() + " (" + prefix + "*)");
+                                   const std::vector<std::string>& keys, const std::string& network,
+                                   bool with_projection) {
+  Weights out(network, file.label() + " (" + prefix + "*)");
   const std::string tm = "text_model.";
   const std::string blocks = "transformer.resblocks.";
   for (const auto& k : keys) {
     const Tensor t = file.get(prefix + k);
+    if (k == "text_projection" && with_projection) {
+      check(t.ndim() == 2, file.label() + ": tensor '" + prefix + k + "' has shape " + shape_string(t.shape()) +
+                               ", expected [hidden, projection]");
+      out.add("text_projection.weight", transposed_2d(t));
+      continue;
+    }
     if (k == "text_projection" || k == "logit_scale" || k == "attn_mask") continue;
     if (k == "token_embedding.weight") {
       out.add(tm + "embeddings.token_embedding.weight", t);
@@ -51,22 +75,12 @@ Weights map_open_clip_text_encoder(const SafeTensors& file, const std::string& p
         for (int i = 0; i < 3; ++i) out.add(layer + "self_attn." + names[i] + "." + suffix, t.slice0(i * c, (i + 1) * c));
         continue;
       }
-      static const std::pair<const char*, const char*> table[] = {{"ln_1.", "layer_norm1."},
-                                                                  {"ln_2.", "layer_norm2."},
-                                                                  {"attn.out_proj.", "self_attn.out_proj."},
-                                                                  {"mlp.c_fc.", "mlp.fc1."},
-                                                                  {"mlp.c_proj.", "mlp.fc2."}};
-      bool mapped = false;
-      for (const auto& [from, to] : table)
-        if (starts_with(part, from)) {
-          out.add(layer + to + part.substr(std::string(from).size()), t);
-          mapped = true;
-          break;
-        }
-      if (!mapped)
-        throw Error(file.label() + ": tensor '" + prefix + k + "' has no counterpart in an SD 2.x text encoder");
+      const std::string renamed = ldm_names::rename_prefix(part, ldm_names::kOpenClipLayerParts);
+      if (renamed.empty())
+        throw Error(file.label() + ": tensor '" + prefix + k + "' has no counterpart in an OpenCLIP text encoder");
+      out.add(layer + renamed, t);
     } else {
-      throw Error(file.label() + ": tensor '" + prefix + k + "' has no counterpart in an SD 2.x text encoder");
+      throw Error(file.label() + ": tensor '" + prefix + k + "' has no counterpart in an OpenCLIP text encoder");
     }
   }
   return out;

@@ -136,4 +136,44 @@ void apply_sd2_defaults(InferredConfig& unet, InferredConfig& text_encoder) {
   u["sample_size"] = 96;
 }
 
+InferredConfig infer_sdxl_text_encoder_2_config(const Weights& text_encoder_2) {
+  InferredConfig r = infer_text_encoder_config(text_encoder_2);
+  json& t = r.config;
+  // OpenCLIP ViT-bigG/14 as transformers' CLIPTextModelWithProjection (SDXL base's text_encoder_2 config).
+  t["architectures"] = json::array({"CLIPTextModelWithProjection"});
+  t["hidden_act"] = "gelu";
+  t["num_attention_heads"] = std::max<int64_t>(1, t["hidden_size"].get<int64_t>() / 64);
+  t["projection_dim"] = Shapes{text_encoder_2}.dim("text_projection.weight", 0);
+  r.inferred.insert("projection_dim");
+  return r;
+}
+
+void apply_sdxl_defaults(InferredConfig& unet, const Weights& unet_weights, const InferredConfig& text_encoder_2) {
+  const Shapes s{unet_weights};
+  json& u = unet.config;
+  auto set = [&](const std::string& key, json v) {
+    u[key] = std::move(v);
+    unet.inferred.insert(key);
+  };
+  // Transformer depth per block (SDXL base: [1, 2, 10]; 1 where a block has no attention, as its config).
+  json depth = json::array(), heads = json::array();
+  for (size_t i = 0; i < u["block_out_channels"].size(); ++i) {
+    const std::string attn = "down_blocks." + std::to_string(i) + ".attentions.0.transformer_blocks.";
+    depth.push_back(std::max<int64_t>(1, s.count(attn, ".norm1.weight")));
+    heads.push_back(std::max<int64_t>(1, u["block_out_channels"][i].get<int64_t>() / 64));
+  }
+  set("transformer_layers_per_block", depth);
+  u["attention_head_dim"] = heads;  // SDXL's heads of width 64: [5, 10, 20] for [320, 640, 1280]
+  set("addition_embed_type", "text_time");
+  const int64_t input = s.dim("add_embedding.linear_1.weight", 1);
+  const int64_t pooled = text_encoder_2.config["projection_dim"].get<int64_t>();
+  check((input - pooled) > 0 && (input - pooled) % 6 == 0,
+        "unet: add_embedding.linear_1.weight takes " + std::to_string(input) + " inputs, not 6 time ids x N + the "
+        "second text encoder's projection " + std::to_string(pooled) + " (" + unet_weights.source() + ")");
+  set("projection_class_embeddings_input_dim", input);
+  set("addition_time_embed_dim", (input - pooled) / 6);
+  u["sample_size"] = 128;
+  u["upcast_attention"] = false;
+}
+
 }  // namespace sdwalk::io

@@ -8,7 +8,8 @@
 
 namespace sdwalk {
 
-size_t merge_lora(Weights& weights, const std::string& network, const LoraAdapter& adapter, double scale) {
+size_t merge_lora(Weights& weights, const std::string& network, const LoraAdapter& adapter, double scale,
+                  bool keep_f32) {
   size_t patched = 0;
   for (const LoraLayer& l : adapter.layers) {
     if (l.network != network) continue;
@@ -32,10 +33,10 @@ size_t merge_lora(Weights& weights, const std::string& network, const LoraAdapte
         for (int64_t i = 0; i < cols; ++i) row[i] += u * d[i];
       }
     }
-    // Stored back in the checkpoint's dtype (as fuse_lora does): an fp16 model stays the fp16 size.
+    // Unless keep_f32, stored back in the checkpoint's dtype (as fuse_lora does): an fp16 model stays the fp16 size.
     const DType stored = weights.get(name).dtype();
     release_mapped_pages(weights.get(name));
-    weights.replace(name, stored == DType::F32 ? std::move(w) : w.to(stored));
+    weights.replace(name, stored == DType::F32 || keep_f32 ? std::move(w) : w.to(stored));
   }
   return patched;
 }

@@ -49,8 +49,11 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options
   p.clock_ = std::make_shared<StageClock>();
   p.files_ = std::make_shared<ModelFiles>(load_model_files(options.model, options.tokenizer_dir, options.config_dir));
   const ModelFiles& f = *p.files_;
-  check(!f.tokenizer_dir.empty(),
+  check(!f.tokenizer_dir.empty() || f.is_sdxl(),
         options.model.string() + ": no tokenizer found; pass --tokenizer DIR (a folder with vocab.json and merges.txt)");
+  check(!f.is_sdxl() || (!f.tokenizer_dir.empty() && !f.tokenizer_2_dir.empty()),
+        options.model.string() + ": an SDXL checkpoint needs two tokenizers (tokenizer/, tokenizer_2/); pass "
+                                 "--config DIR (a diffusers SDXL folder with both)");
   if (options.check_request) options.check_request(f);
   p.apply_loras(options);
   check_finite(f.text_encoder);
@@ -87,29 +90,36 @@ StableDiffusionPipeline StableDiffusionPipeline::load(const LoadOptions& options
 void StableDiffusionPipeline::apply_loras(const LoadOptions& options) {
   lora_mode_ = options.lora_mode;
   ModelFiles& f = *files_;
-  check(options.loras.empty() || !f.is_sdxl(), options.model.string() + " is SDXL: LoRA files (--lora) are not supported "
-                                                                         "on SDXL models yet");
   // All files are read and checked against the base weights first: a bad one fails before any merge.
   std::vector<LoraAdapter> adapters;
-  for (const LoraSpec& spec : options.loras) adapters.push_back(load_lora(spec, f.unet, f.text_encoder));
+  Weights* text_encoder_2 = f.is_sdxl() ? &f.text_encoder_2 : nullptr;
+  for (const LoraSpec& spec : options.loras) adapters.push_back(load_lora(spec, f.unet, f.text_encoder, text_encoder_2));
   if (adapters.empty()) return;
   lora_scales_ = std::make_shared<LoraScales>();
   for (size_t i = 0; i < adapters.size(); ++i) {
     const LoraAdapter& a = adapters[i];
-    LoraReport report{a.spec, a.format, a.layers_in("unet"), a.layers_in("text_encoder")};
+    LoraReport report{a.spec, a.format, a.layers_in("unet"), a.layers_in("text_encoder"), a.layers_in("text_encoder_2")};
     lora_scales_->by_adapter.push_back({float(a.spec.scale)});
     if (lora_mode_ == LoraMode::Merge) {
-      merge_lora(f.unet, "unet", a, a.spec.scale);
-      merge_lora(f.text_encoder, "text_encoder", a, a.spec.scale);
+      // --weights auto keeps results as the checkpoint's own dtype gives them: merged layers of an fp16
+      // checkpoint stay f32 (rounding them back to fp16 would move an f32 run off diffusers' by ~1e-3);
+      // --weights f16 asks for half the memory and gets the fp16-rounded merge.
+      const bool keep_f32 = options.weights != WeightStorage::F16;
+      merge_lora(f.unet, "unet", a, a.spec.scale, keep_f32);
+      merge_lora(f.text_encoder, "text_encoder", a, a.spec.scale, keep_f32);
+      if (text_encoder_2) merge_lora(*text_encoder_2, "text_encoder_2", a, a.spec.scale, keep_f32);
     } else {
-      for (const LoraLayer& l : a.layers)
-        (l.network == "unet" ? f.unet : f.text_encoder).add_low_rank(l.module, {l.down, l.up, l.scaling, i});
+      for (const LoraLayer& l : a.layers) {
+        Weights& w = l.network == "unet" ? f.unet : l.network == "text_encoder" ? f.text_encoder : *text_encoder_2;
+        w.add_low_rank(l.module, {l.down, l.up, l.scaling, i});
+      }
     }
     loras_.push_back(report);
   }
   if (lora_mode_ == LoraMode::Branch) {
     f.unet.set_lora_scales(lora_scales_);
     f.text_encoder.set_lora_scales(lora_scales_);
+    if (text_encoder_2) text_encoder_2->set_lora_scales(lora_scales_);
   }
 }
 

@@ -334,7 +334,8 @@ TEST(ModelFiles, UnsupportedArchitecturesAreRecognised) {
   TempDir tmp;
   const Tensor t = Tensor::from_vector({2}, {1, 2});
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"conditioner.embedders.0.transformer.text_model.final_layer_norm.weight", "SDXL"},
+      // SDXL base's conditioner is read (tests/bench/write_sdxl_checkpoint_test); the refiner's is not.
+      {"conditioner.embedders.0.model.ln_final.weight", "refiner"},
   };
   for (const auto& [key, what] : cases) {
     const fs::path p = tmp.path / "arch.safetensors";
@@ -374,7 +375,7 @@ TEST(ModelFiles, LdmNamesMapOneToOne) {
   EXPECT_EQ(io::ldm_unet_name("input_blocks.0.0.weight", 2), "conv_in.weight");
   EXPECT_EQ(io::ldm_unet_name("output_blocks.2.1.conv.weight", 2), "up_blocks.0.upsamplers.0.conv.weight");
   EXPECT_EQ(io::ldm_unet_name("output_blocks.5.2.conv.bias", 2), "up_blocks.1.upsamplers.0.conv.bias");
-  EXPECT_EQ(io::ldm_unet_name("label_emb.0.0.weight", 2), "");
+  EXPECT_EQ(io::ldm_unet_name("label_emb.0.1.weight", 2), "");  // label_emb.0.0 / .0.2: SDXL's add_embedding
   EXPECT_EQ(io::ldm_vae_name("decoder.up.3.block.0.conv1.weight", 4), "decoder.up_blocks.0.resnets.0.conv1.weight");
   EXPECT_EQ(io::ldm_vae_name("encoder.mid.attn_1.proj_out.weight", 4), "encoder.mid_block.attentions.0.to_out.0.weight");
   TempDir tmp;
@@ -390,7 +391,7 @@ TEST(ModelFiles, LdmNamesMapOneToOne) {
   EXPECT_EQ(with_extras.unet.size() + with_extras.vae.size() + with_extras.text_encoder.size(),
             nets.unet.size() + nets.vae.size() + nets.text_encoder.size());
   // A UNet key with no SD 1.x counterpart is an error, not silently dropped.
-  all["model.diffusion_model.label_emb.0.0.weight"] = t;
+  all["model.diffusion_model.label_emb.0.1.weight"] = t;
   save_safetensors(tmp.path / "extra.safetensors", all);
   EXPECT_NE(error_of([&] { load_model_files(tmp.path / "extra.safetensors"); }).find("label_emb"), std::string::npos);
 }

@@ -13,6 +13,7 @@
 
 #include "common/compare.hpp"
 #include "common/fixtures.hpp"
+#include "pipeline/sdxl_fixture_run.hpp"
 #include "backend/cpu/ops.hpp"
 #include "sdwalk/stable_diffusion_pipeline.hpp"
 
@@ -42,8 +43,6 @@ double check(const Tensor& ours, const Tensor& ref, Tolerance tol, const std::st
   EXPECT_TRUE(c.ok()) << what << ": " << c.str();
   return c.worst;
 }
-
-std::string text_of(const nlohmann::json& j) { return j.is_string() ? j.get<std::string>() : ""; }
 
 class SdxlEncodePrompt : public ::testing::TestWithParam<int> {};
 
@@ -85,42 +84,8 @@ std::vector<std::string> cases() {
   return out;
 }
 
-// One expected pipeline file replayed: the conditioning as StableDiffusionXLPipeline builds it, the
-// initial noise (given, or the generator's), the Euler loop with every step's latents.
-struct SdxlRun {
-  EncodedPrompt cond, uncond;
-  Tensor time_ids, latents, latents_final;
-  std::vector<Tensor> steps;
-  std::vector<double> timesteps;
-};
-
-SdxlRun run_case(const StableDiffusionPipeline& pipe, const SafeTensors& ref) {
-  SdxlRun run;
-  const double guidance = test::metadata_json(ref, "guidance_scale").get<double>();
-  const int height = test::metadata_json(ref, "height").get<int>(), width = test::metadata_json(ref, "width").get<int>();
-  run.cond = pipe.encode_prompt(text_of(test::metadata_json(ref, "prompt")));
-  run.uncond = pipe.encode_negative_prompt(text_of(test::metadata_json(ref, "negative_prompt")));
-  SizeConditioning size;
-  if (const auto o = test::metadata_json(ref, "original_size"); o.is_array()) size.original_size = {o[0], o[1]};
-  if (const auto c = test::metadata_json(ref, "crops_coords_top_left"); c.is_array())
-    size.crops_coords_top_left = {c[0], c[1]};
-  run.time_ids = add_time_ids(size, height, width);
-  std::unique_ptr<TorchGenerator> generator;
-  if (const auto seed = test::metadata_json(ref, "generator_seed"); seed.is_number()) {
-    generator = std::make_unique<TorchGenerator>(seed.get<uint64_t>());
-    run.latents = generator->randn(pipe.latent_shape(1, height, width));
-  } else {
-    run.latents = ref.get_f32("latents_in");
-  }
-  auto scheduler = pipe.make_scheduler("");
-  DenoiseOptions options(test::metadata_json(ref, "num_inference_steps").get<int>(), guidance);
-  options.added_cond = {run.cond.pooled, run.time_ids};
-  options.negative_added_cond = {run.uncond.pooled, run.time_ids};
-  run.latents_final = pipe.denoise(*scheduler, run.cond.embeds, run.uncond.embeds, run.latents, options, generator.get(),
-                                   [&](int, int, const Tensor& x) { run.steps.push_back(x.clone()); });
-  run.timesteps = scheduler->timesteps();
-  return run;
-}
+using test::run_sdxl_case;
+using test::SdxlRun;
 
 class SdxlPipeline : public ::testing::TestWithParam<std::tuple<std::string, int>> {};
 
@@ -134,7 +99,7 @@ TEST_P(SdxlPipeline, MatchesDiffusers) {
   ops::set_threads(threads);
   ASSERT_TRUE(pipe.uses_cfg(test::metadata_json(ref, "guidance_scale").get<double>()));
   const int height = test::metadata_json(ref, "height").get<int>(), width = test::metadata_json(ref, "width").get<int>();
-  const SdxlRun run = run_case(pipe, ref);
+  const SdxlRun run = run_sdxl_case(pipe, ref);
 
   // Conditioning: the prompt, the negative (zeros when none), add_time_ids from the sizes.
   double embeds = 0;
@@ -188,8 +153,8 @@ TEST_P(SdxlPipeline, Bf16CloseToF32WithTheVaeInF32) {
   const Tensor a = pipeline().decode(stored), b = bf16->decode(stored);
   ASSERT_EQ(a.shape(), b.shape());
   EXPECT_EQ(std::memcmp(a.raw(), b.raw(), a.nbytes()), 0) << "force_upcast: the VAE must decode in f32";
-  const Tensor f32_image = pipeline().decode(run_case(pipeline(), ref).latents_final);
-  const Tensor bf16_image = bf16->decode(run_case(*bf16, ref).latents_final);
+  const Tensor f32_image = pipeline().decode(run_sdxl_case(pipeline(), ref).latents_final);
+  const Tensor bf16_image = bf16->decode(run_sdxl_case(*bf16, ref).latents_final);
   const auto d = test::compare(bf16_image, f32_image);
   EXPECT_LE(d.mean_abs, 0.01) << d.str();
   EXPECT_LE(d.max_abs, 0.1) << d.str();

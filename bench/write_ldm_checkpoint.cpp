@@ -11,7 +11,6 @@
 //   write_ldm_checkpoint DIFFUSERS_DIR OUT.safetensors
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -142,20 +141,6 @@ SafeTensors open_network(const fs::path& dir, const std::string& network, const 
                                                                 "folder, as write_random_checkpoint writes)");
 }
 
-// q, k, v [C, ...] stacked into one [3C, ...] tensor of their dtype (OpenCLIP's in_proj).
-Tensor stacked(const Tensor& q, const Tensor& k, const Tensor& v) {
-  Shape shape = q.shape();
-  shape[0] *= 3;
-  Tensor out = Tensor::uninitialized(shape, q.dtype());
-  auto* dst = static_cast<unsigned char*>(out.raw());
-  for (const Tensor* t : {&q, &k, &v}) {
-    check(t->shape() == q.shape() && t->dtype() == q.dtype(), "q/k/v projections of different shapes or dtypes");
-    std::memcpy(dst, t->raw(), t->nbytes());
-    dst += t->nbytes();
-  }
-  return out;
-}
-
 // SDXL's second text encoder (transformers' CLIPTextModelWithProjection) in OpenCLIP's names, under
 // conditioner.embedders.1.model., as diffusers' convert_openclip_text_enc_state_dict.
 void add_open_clip(const SafeTensors& text, std::map<std::string, Tensor>& tensors) {
@@ -187,7 +172,7 @@ void add_open_clip(const SafeTensors& text, std::map<std::string, Tensor>& tenso
   }
   for (auto& [key, parts] : qkv) {
     check(parts.size() == 3, text.label() + ": '" + key + "' lacks one of the q/k/v projections");
-    tensors.emplace(prefix + key, stacked(parts.at("q"), parts.at("k"), parts.at("v")));
+    tensors.emplace(prefix + key, cat0({parts.at("q"), parts.at("k"), parts.at("v")}));  // OpenCLIP's in_proj
   }
 }
 
